@@ -1,0 +1,1 @@
+"""Command-line layer: the only part of rnatools that imports typer and rich."""

@@ -1,0 +1,18 @@
+"""The subcommand modules, in the order ``rnatools --help`` lists them."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+_MODULES = [
+    "predict",  # rnatools predict
+    "annotate",  # rnatools annotate, rnatools spliceai (drop-in), rnatools annotation build
+    "windows",  # rnatools windows
+    "lm",  # rnatools embed, rnatools mlm, rnatools ism
+    "models_cmd",  # rnatools models
+]
+
+
+def modules() -> list[ModuleType]:
+    return [importlib.import_module(f"rnatools.cli.{name}") for name in _MODULES]
