@@ -2,8 +2,61 @@
 
 from __future__ import annotations
 
+import json
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from rnatools.models.registry import MODELS
+
+
+def models(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print machine-readable JSON instead of a table.")
+    ] = False,
+) -> None:
+    """List the models rnatools knows, where their weights were found, and their licences.
+
+    rnatools ships no weights: each model's weights are installed by the user and found through
+    an environment variable (or, for SpliceAI, the installed spliceai package).
+    """
+    rows = []
+    for info in MODELS.values():
+        found = info.locate()
+        rows.append(
+            {
+                "name": info.name,
+                "description": info.description,
+                "weights": None if found is None else str(found),
+                "found": found is not None,
+                "how_to_get": info.how_to_get,
+                "env_var": info.env_var,
+                "licence": info.licence,
+                "paper": info.paper,
+                "doi": info.doi,
+            }
+        )
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="rnatools models", show_lines=True)
+    table.add_column("model", no_wrap=True)
+    table.add_column("weights", overflow="fold")
+    table.add_column("licence", overflow="fold")
+    table.add_column("paper", overflow="fold")
+    for row in rows:
+        weights = (
+            f"[green]{escape(row['weights'])}[/green]"
+            if row["found"]
+            else f"[red]not found[/red]: {escape(row['how_to_get'])}"
+        )
+        table.add_row(row["name"], weights, escape(row["licence"]), f"doi:{row['doi']}")
+    Console(soft_wrap=False).print(table)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's subcommand(s) to ``app``."""
+    """Add ``rnatools models`` to ``app``."""
+    app.command("models")(models)

@@ -1,0 +1,301 @@
+"""Writers for per-nucleotide acceptor/donor tracks: TSV, bedGraph and bigWig.
+
+The format follows the output name:
+
+- ``-`` (stdout), ``.tsv``, ``.tsv.gz``: one table, header
+  ``chrom start end strand acceptor donor``,
+  one row per nucleotide and strand (0-based half-open ``start``/``end``), probabilities ``%.6f``.
+- ``PREFIX.bedgraph`` / ``.bedgraph.gz`` / ``.bg`` / ``.bg.gz``: one bedGraph file per channel and
+  strand, ``PREFIX.acceptor.plus.bedgraph``, ``PREFIX.donor.minus.bedgraph`` …; runs of
+  nucleotides with equal printed values are merged into one line.
+- ``PREFIX.bw`` / ``.bigwig``: one bigWig per channel and strand, ``PREFIX.acceptor.plus.bw`` …,
+  float32 values at single-nucleotide resolution; contig sizes from the reference.
+
+With ``min_score``, only nucleotides where the acceptor *or* the donor probability (of that strand)
+reaches it are written (a sparse output). All files of one output appear together at the end, by
+atomic renames, or not at all.
+
+bedGraph and bigWig need each file's entries sorted and non-overlapping: the caller writes them in
+that order (``rnatools.scoring.splice_sites.merge_intervals``); :class:`TrackOrderError` otherwise.
+This module does not import torch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, Literal, Protocol
+
+import numpy as np
+
+from rnatools.errors import RnatoolsError, UsageError
+from rnatools.io.atomic import atomic_output
+
+TrackFormat = Literal["tsv", "bedgraph", "bigwig"]
+CHANNELS = ("acceptor", "donor")
+STRAND_NAMES = {"+": "plus", "-": "minus"}
+TSV_HEADER = "chrom\tstart\tend\tstrand\tacceptor\tdonor\n"
+
+_SUFFIXES: dict[TrackFormat, tuple[str, ...]] = {
+    "tsv": (".tsv", ".tsv.gz", ".txt", ".txt.gz"),
+    "bedgraph": (".bedgraph", ".bedgraph.gz", ".bg", ".bg.gz", ".bedGraph", ".bedGraph.gz"),
+    "bigwig": (".bw", ".bigwig", ".bigWig"),
+}
+
+
+class TrackOrderError(RnatoolsError):
+    """Entries given to a bedGraph/bigWig writer out of order or overlapping."""
+
+
+class TrackWriter(Protocol):
+    def write(
+        self, chrom: str, start: int, strand: str, acceptor: np.ndarray, donor: np.ndarray
+    ) -> None:
+        """Write nucleotides ``[start, start + len(acceptor))`` of ``chrom`` on ``strand``."""
+
+
+def split_suffix(path: str | Path) -> tuple[TrackFormat, str, str]:
+    """``(format, prefix, suffix)`` of an output name; ``-`` is TSV on stdout.
+
+    Raises:
+        UsageError: an extension that names no track format.
+    """
+    name = str(path)
+    if name == "-":
+        return "tsv", "-", ""
+    lower = name.lower()
+    for fmt, suffixes in _SUFFIXES.items():
+        for suffix in sorted(suffixes, key=len, reverse=True):
+            if lower.endswith(suffix.lower()):
+                return fmt, name[: -len(suffix)], name[len(name) - len(suffix) :]
+    raise UsageError(
+        f"-o {name}: unknown output format; use .tsv, .tsv.gz, .bedgraph(.gz) or .bw/.bigwig"
+    )
+
+
+def track_paths(path: str | Path, strands: Sequence[str]) -> list[Path]:
+    """Files written for ``path``: itself for TSV, one per channel and strand otherwise."""
+    fmt, prefix, suffix = split_suffix(path)
+    if fmt == "tsv":
+        return [] if str(path) == "-" else [Path(path)]
+    return [
+        Path(f"{prefix}.{channel}.{STRAND_NAMES[strand]}{suffix}")
+        for strand in strands
+        for channel in CHANNELS
+    ]
+
+
+def _keep(acceptor: np.ndarray, donor: np.ndarray, min_score: float | None) -> np.ndarray | None:
+    if min_score is None:
+        return None
+    return (acceptor >= min_score) | (donor >= min_score)
+
+
+class TsvTrackWriter:
+    """One row per nucleotide: ``chrom start end strand acceptor donor`` (0-based half-open)."""
+
+    def __init__(self, handle: IO[str], min_score: float | None = None, digits: int = 6):
+        self._handle = handle
+        self._min_score = min_score
+        self._format = f"%.{digits}f"
+        handle.write(TSV_HEADER)
+
+    def write(
+        self, chrom: str, start: int, strand: str, acceptor: np.ndarray, donor: np.ndarray
+    ) -> None:
+        starts = np.arange(start, start + len(acceptor))
+        keep = _keep(acceptor, donor, self._min_score)
+        if keep is not None:
+            starts, acceptor, donor = starts[keep], acceptor[keep], donor[keep]
+        if len(starts) == 0:
+            return
+        fmt = self._format
+        prefix = f"{chrom}\t"
+        middle = f"\t{strand}\t"
+        acceptor_text = np.char.mod(fmt, acceptor.astype(np.float64))
+        donor_text = np.char.mod(fmt, donor.astype(np.float64))
+        self._handle.write(
+            "".join(
+                f"{prefix}{s}\t{s + 1}{middle}{a}\t{d}\n"
+                for s, a, d in zip(starts.tolist(), acceptor_text, donor_text, strict=True)
+            )
+        )
+
+
+class _OrderCheck:
+    """Entries of one file must come sorted by contig (first-seen order) and position."""
+
+    def __init__(self) -> None:
+        self._done: set[str] = set()
+        self._chrom: str | None = None
+        self._end = 0
+
+    def check(self, chrom: str, start: int, end: int) -> None:
+        if chrom != self._chrom:
+            if chrom in self._done:
+                raise TrackOrderError(f"track entries for {chrom} are not contiguous")
+            if self._chrom is not None:
+                self._done.add(self._chrom)
+            self._chrom, self._end = chrom, 0
+        if start < self._end:
+            raise TrackOrderError(
+                f"track entries overlap or are unsorted at {chrom}:{start} (bedGraph/bigWig need "
+                "sorted, non-overlapping intervals; use TSV output for overlapping ones)"
+            )
+        self._end = end
+
+
+class BedGraphTrackWriter:
+    """One bedGraph per channel and strand; equal neighbouring printed values merged."""
+
+    def __init__(
+        self,
+        handles: dict[tuple[str, str], IO[str]],
+        min_score: float | None = None,
+        digits: int = 6,
+    ):
+        self._handles = handles  # (channel, strand) -> file
+        self._min_score = min_score
+        self._digits = digits
+        self._order = {strand: _OrderCheck() for _, strand in handles}
+
+    def write(
+        self, chrom: str, start: int, strand: str, acceptor: np.ndarray, donor: np.ndarray
+    ) -> None:
+        self._order[strand].check(chrom, start, start + len(acceptor))
+        positions = np.arange(start, start + len(acceptor))
+        keep = _keep(acceptor, donor, self._min_score)
+        for channel, values in zip(CHANNELS, (acceptor, donor), strict=True):
+            handle = self._handles[(channel, strand)]
+            pos = positions if keep is None else positions[keep]
+            vals = np.round(values.astype(np.float64), self._digits)
+            vals = vals if keep is None else vals[keep]
+            if len(pos) == 0:
+                continue
+            # A run continues while the next position is adjacent and the printed value is equal.
+            breaks = np.flatnonzero((np.diff(pos) != 1) | (np.diff(vals) != 0)) + 1
+            run_starts = np.concatenate(([0], breaks))
+            run_ends = np.concatenate((breaks, [len(pos)]))
+            text = np.char.mod(f"%.{self._digits}f", vals[run_starts])
+            run_stops = (pos[run_ends - 1] + 1).tolist()
+            handle.write(
+                "".join(
+                    f"{chrom}\t{s}\t{e}\t{v}\n"
+                    for s, e, v in zip(pos[run_starts].tolist(), run_stops, text, strict=True)
+                )
+            )
+
+
+class BigWigTrackWriter:
+    """One bigWig per channel and strand (pyBigWig), float32 per nucleotide."""
+
+    def __init__(self, files: dict[tuple[str, str], object], min_score: float | None = None):
+        self._files = files
+        self._min_score = min_score
+        self._order = {strand: _OrderCheck() for _, strand in files}
+
+    def write(
+        self, chrom: str, start: int, strand: str, acceptor: np.ndarray, donor: np.ndarray
+    ) -> None:
+        self._order[strand].check(chrom, start, start + len(acceptor))
+        keep = _keep(acceptor, donor, self._min_score)
+        for channel, values in zip(CHANNELS, (acceptor, donor), strict=True):
+            bigwig = self._files[(channel, strand)]
+            values = np.ascontiguousarray(values, dtype=np.float64)
+            if keep is None:
+                bigwig.addEntries(chrom, int(start), values=values, span=1, step=1)
+                continue
+            starts = np.flatnonzero(keep) + start
+            if len(starts) == 0:
+                continue
+            bigwig.addEntries(
+                [chrom] * len(starts),
+                starts.astype(np.int64).tolist(),
+                ends=(starts + 1).astype(np.int64).tolist(),
+                values=values[keep].tolist(),
+            )
+
+
+@contextlib.contextmanager
+def _temporary_paths(destinations: list[Path]) -> Iterator[list[Path]]:
+    """Temporary files next to each destination, renamed onto them all at a clean exit."""
+    temporaries: list[Path] = []
+    try:
+        for destination in destinations:
+            folder = destination.parent if str(destination.parent) else Path(".")
+            descriptor, name = tempfile.mkstemp(
+                prefix=f".{destination.name}.", suffix=".tmp", dir=folder
+            )
+            os.close(descriptor)
+            temporaries.append(Path(name))
+        yield temporaries
+        umask = os.umask(0)
+        os.umask(umask)
+        for temporary, destination in zip(temporaries, destinations, strict=True):
+            os.chmod(temporary, 0o666 & ~umask)
+            os.replace(temporary, destination)
+    finally:
+        for temporary in temporaries:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+
+
+@contextlib.contextmanager
+def open_track_writer(
+    path: str | Path,
+    chrom_sizes: dict[str, int],
+    strands: Sequence[str] = ("+", "-"),
+    *,
+    min_score: float | None = None,
+    digits: int = 6,
+) -> Iterator[TrackWriter]:
+    """A writer for ``path`` (format from its extension, see the module docstring).
+
+    Args:
+        path: output name, ``-`` for TSV on stdout.
+        chrom_sizes: contig → length in nt (bigWig header, in this order).
+        strands: strands that will be written (one bedGraph/bigWig file per channel each).
+        min_score: write only nucleotides where acceptor or donor >= this probability.
+        digits: decimals of printed probabilities (TSV, bedGraph).
+
+    Yields:
+        An object with ``write(chrom, start, strand, acceptor, donor)``.
+
+    Raises:
+        UsageError: unknown extension.
+        TrackOrderError: bedGraph/bigWig entries unsorted or overlapping.
+        OSError: the destination folder is missing or not writable.
+    """
+    fmt, _, _ = split_suffix(path)
+    if fmt == "tsv":
+        with atomic_output(path, "w") as handle:
+            yield TsvTrackWriter(handle, min_score, digits)
+        return
+    destinations = track_paths(path, strands)
+    keys = [(channel, strand) for strand in strands for channel in CHANNELS]
+    if fmt == "bedgraph":
+        with contextlib.ExitStack() as stack:
+            handles = {
+                key: stack.enter_context(atomic_output(destination, "w"))
+                for key, destination in zip(keys, destinations, strict=True)
+            }
+            yield BedGraphTrackWriter(handles, min_score, digits)
+        return
+    import pyBigWig
+
+    with _temporary_paths(destinations) as temporaries:
+        files: dict[tuple[str, str], object] = {}
+        try:
+            for key, temporary in zip(keys, temporaries, strict=True):
+                bigwig = pyBigWig.open(str(temporary), "w")
+                if bigwig is None:
+                    raise OSError(f"cannot write bigWig {temporary}")
+                files[key] = bigwig
+                bigwig.addHeader([(name, int(size)) for name, size in chrom_sizes.items()])
+            yield BigWigTrackWriter(files, min_score)
+        finally:
+            for bigwig in files.values():
+                bigwig.close()
