@@ -68,7 +68,8 @@ def match_contig(name: str, available: Iterable[str], path: str | None = None) -
     """The name under which ``available`` holds contig ``name``.
 
     The rule: the exact name wins; otherwise a ``chr`` prefix is added or removed (a real prefix,
-    unlike SpliceAI 1.3.1's ``str.strip('chr')``), and ``M``/``MT``/``chrM``/``chrMT`` are one contig.
+    unlike SpliceAI 1.3.1's ``str.strip('chr')``), and ``M``/``MT``/``chrM``/``chrMT`` are one
+    contig.
 
     Raises:
         ContigNotFoundError: no spelling matches; the message lists names that exist.

@@ -39,7 +39,9 @@ def resolve_device(spec: str = "auto") -> torch.device:
         return torch.device("cpu")
     if spec == "cuda" or spec.startswith("cuda:"):
         if not torch.cuda.is_available():
-            raise UsageError(f"--device {spec}: CUDA is not available on this machine (use cpu or auto)")
+            raise UsageError(
+                f"--device {spec}: CUDA is not available on this machine (use cpu or auto)"
+            )
         device = torch.device(spec)
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise UsageError(

@@ -21,7 +21,9 @@ for _i, _letters in enumerate(("Aa", "Cc", "Gg", "TtUu")):
 _ONE_HOT = np.zeros((5, 4), dtype=np.float32)
 _ONE_HOT[np.arange(4), np.arange(4)] = 1.0
 
-_COMPLEMENT = bytes.maketrans(b"ACGTUNacgtunRYKMSWBDHVrykmswbdhv", b"TGCAANtgcaanYRMKSWVHDByrmkswvhdb")
+_COMPLEMENT = bytes.maketrans(
+    b"ACGTUNacgtunRYKMSWBDHVrykmswbdhv", b"TGCAANtgcaanYRMKSWVHDByrmkswvhdb"
+)
 
 
 def encode_indices(sequence: str) -> np.ndarray:
@@ -60,7 +62,11 @@ def one_hot_batch(sequences: list[str], dtype: np.dtype | type = np.float32) -> 
     """
     if len({len(s) for s in sequences}) > 1:
         raise ValueError("one_hot_batch needs sequences of equal length")
-    indices = np.stack([encode_indices(s) for s in sequences]) if sequences else np.zeros((0, 0), np.uint8)
+    indices = (
+        np.stack([encode_indices(s) for s in sequences])
+        if sequences
+        else np.zeros((0, 0), np.uint8)
+    )
     return _ONE_HOT.astype(dtype, copy=False)[indices]
 
 

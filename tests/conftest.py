@@ -7,7 +7,8 @@ sets, and skip with a reason when they are unset:
 - ``RNATOOLS_TEST_FIXTURES``: ``shared/fixtures`` (oracle outputs of the original implementations)
 - ``RNATOOLS_TEST_DATA``: ``shared/data`` (larger real genomic data)
 
-The official SpliceAI weights come from the installed ``spliceai`` package (the ``[spliceai]`` extra).
+The official SpliceAI weights come from the installed ``spliceai`` package
+(the ``[spliceai]`` extra).
 """
 
 from __future__ import annotations
