@@ -11,6 +11,7 @@ _MODULES = [
     "windows",  # rnatools windows
     "lm",  # rnatools embed, rnatools mlm, rnatools ism
     "models_cmd",  # rnatools models
+    "merge",  # rnatools merge (joins --shard outputs)
 ]
 
 

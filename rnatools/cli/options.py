@@ -42,3 +42,27 @@ WeightsOption = Annotated[
     Path | None,
     typer.Option("--weights", help="Folder or file of model weights (overrides the environment)."),
 ]
+RegionsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--regions",
+        metavar="CHROM:START-END",
+        help="Only work inside chrom:start-end (1-based inclusive; repeatable). A VCF with a "
+        "tabix/CSI index is read by region; other inputs are scanned.",
+    ),
+]
+RegionsFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--regions-file", metavar="BED", help="Only work inside the intervals of this BED file."
+    ),
+]
+ShardOption = Annotated[
+    str | None,
+    typer.Option(
+        "--shard",
+        metavar="I/N",
+        help="Do part I of N (e.g. 2/8): contiguous parts of similar cost whose outputs, "
+        "joined in order by `rnatools merge`, equal the unsharded output byte for byte.",
+    ),
+]

@@ -16,6 +16,9 @@ from rnatools.cli.options import (
     DeviceOption,
     PrecisionChoice,
     PrecisionOption,
+    RegionsFileOption,
+    RegionsOption,
+    ShardOption,
     ThreadsOption,
     WeightsOption,
 )
@@ -144,6 +147,9 @@ def predict(
     threads: ThreadsOption = 0,
     precision: PrecisionOption = PrecisionChoice.fp32,
     weights: WeightsOption = None,
+    regions: RegionsOption = None,
+    regions_file: RegionsFileOption = None,
+    shard: ShardOption = None,
 ) -> None:
     """Per-nucleotide SpliceAI acceptor and donor probabilities over regions, genes or sequences.
 
@@ -221,6 +227,13 @@ def predict(
     ]
     if fmt != "tsv":
         stranded = merge_intervals(stranded, list(source.lengths))
+    from rnatools.sharding import parse_regions, parse_shard, restrict_intervals, shard_intervals
+
+    stranded = shard_intervals(
+        restrict_intervals(stranded, parse_regions(regions, regions_file)),
+        parse_shard(shard),
+        chunk_size,
+    )
     strands = [s for s in ("+", "-") if any(iv.strand == s for iv in stranded)]
     total = sum(iv.length for iv in stranded)
     log.info("predicting %d nt on %d interval(s)", total, len(stranded))

@@ -1,0 +1,407 @@
+"""Regions and shards: restrict a long-running command to part of its input, deterministically.
+
+Two ideas, one rule each:
+
+* **Regions** (``--regions chr:start-end``, repeatable, or ``--regions-file FILE.bed``) restrict
+  the work to genomic ranges. Text regions are 1-based inclusive like samtools; BED files and
+  everything inside rnatools are 0-based half-open. A VCF record belongs to a region when its
+  first reference base (``POS``) lies inside it, so a record is never counted twice. A bgzipped
+  VCF with a tabix/CSI index is read by region (htslib jumps to each region); any other input is
+  scanned and filtered.
+* **Shards** (``--shard I/N``, ``I`` 1-based) split the work into ``N`` contiguous parts of
+  similar cost, so that **the shard outputs, concatenated in shard order, are the unsharded
+  output** (headers once; ``rnatools merge`` does that). Every rule below keeps input order and
+  hands out contiguous runs, which is what makes the concatenation exact for *any* input, sorted
+  or not:
+
+  - variants (:func:`variant_shard_range`): consecutive records with the same genomic block
+    (contig, ``POS // block_nt``) form a run; a run is never split; a run goes to the shard
+    whose even share ``[k * M / N, (k + 1) * M / N)`` of the ``M`` records holds its midpoint.
+    A sorted VCF thus gets ``N`` genomic slices of about ``M / N`` records; an unsorted one still
+    gets exact, contiguous parts (only less balanced when runs are long).
+  - tracks (:func:`shard_intervals`): the intervals' nucleotides are cut into blocks of
+    ``block_nt`` (the model's chunk size) starting at each interval's start, and a block goes to
+    the shard whose even share of the ``T`` nt holds its midpoint. Each part is predicted with
+    its own full 5,000-nt context per side; that the values then equal the unsharded run's rests
+    on the model's output at a nucleotide not depending on how an interval is chunked, which
+    ``rnatools predict`` relies on already (SpliceAI on CPU: bitwise, checked).
+  - plain records (sequences for ``embed``/``mlm``/``ism``, :func:`shard_range`): shard ``k``
+    (0-based) gets records ``[k * M // N, (k + 1) * M // N)``.
+
+Outputs are written atomically (a temporary file renamed at the end), so a workflow engine's own
+rule — rerun a job whose output is missing — is the restart logic; there are no checkpoints.
+
+This module does not import typer or rich (library code raises :mod:`rnatools.errors`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Hashable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rnatools.errors import InputError, UsageError
+from rnatools.genome import ContigMap, Interval
+from rnatools.io.bed import read_bed
+from rnatools.windows import parse_region
+
+if TYPE_CHECKING:  # pysam is imported only by the functions that read VCFs
+    import pysam
+
+    from rnatools.io.vcf import MalformedRecord
+
+log = logging.getLogger("rnatools.sharding")
+
+DEFAULT_VARIANT_BLOCK_NT = 100_000
+"""Genomic block (nt) that variant sharding never splits: nearby variants stay together."""
+
+_SHARD = re.compile(r"^\s*(?P<index>\d+)\s*/\s*(?P<count>\d+)\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """Part ``index + 1`` of ``count`` (``index`` is 0-based; the text form ``I/N`` is 1-based)."""
+
+    index: int
+    count: int
+
+    def __post_init__(self) -> None:
+        if self.count < 1 or not 0 <= self.index < self.count:
+            raise UsageError(f"shard {self.index + 1}/{self.count}: expected 1 <= I <= N")
+
+    @property
+    def number(self) -> int:
+        """1-based shard number, as written on the command line."""
+        return self.index + 1
+
+    def __str__(self) -> str:
+        return f"{self.number}/{self.count}"
+
+
+def parse_shard(text: str | None) -> Shard | None:
+    """``"I/N"`` (1-based, ``1 <= I <= N``) → :class:`Shard`; ``None`` → ``None`` (no sharding).
+
+    Raises:
+        UsageError: not of the form ``I/N`` with ``1 <= I <= N``.
+    """
+    if text is None:
+        return None
+    match = _SHARD.match(text)
+    if match is None:
+        raise UsageError(f"--shard {text!r}: expected I/N with 1 <= I <= N, e.g. 3/8")
+    index1, count = int(match["index"]), int(match["count"])
+    if count < 1 or not 1 <= index1 <= count:
+        raise UsageError(f"--shard {text!r}: expected I/N with 1 <= I <= N, e.g. 3/8")
+    return Shard(index1 - 1, count)
+
+
+def parse_regions(
+    texts: Iterable[str] | None = None, regions_file: str | Path | None = None
+) -> list[Interval] | None:
+    """Regions from ``chrom:start-end`` texts (1-based inclusive) and/or a BED file (0-based).
+
+    Returns:
+        0-based half-open unstranded :class:`Interval` objects, texts first then the file's
+        lines, in the order given; ``None`` when neither is given (no restriction).
+
+    Raises:
+        UsageError: a malformed region text.
+        InputError: a missing or malformed BED file (file and line named), or one with no
+            intervals.
+    """
+    texts = list(texts or [])
+    if not texts and regions_file is None:
+        return None
+    regions = [parse_region(text) for text in texts]
+    if regions_file is not None:
+        from_file = [
+            Interval(iv.chrom, iv.start, iv.end, ".", iv.name) for iv in read_bed(regions_file)
+        ]
+        if not from_file:
+            raise InputError("no regions in the file", regions_file)
+        regions.extend(from_file)
+    return regions
+
+
+def merge_regions(regions: Iterable[Interval], contig_order: Sequence[str] = ()) -> list[Interval]:
+    """Regions sorted (contigs in ``contig_order``, then others by first appearance, then start)
+    with overlapping or touching ones merged; strands and names dropped."""
+    first_seen: dict[str, int] = {name: i for i, name in enumerate(contig_order)}
+    regions = list(regions)
+    for region in regions:
+        first_seen.setdefault(region.chrom, len(first_seen))
+    merged: list[Interval] = []
+    for region in sorted(regions, key=lambda r: (first_seen[r.chrom], r.start, r.end)):
+        last = merged[-1] if merged else None
+        if last is not None and last.chrom == region.chrom and region.start <= last.end:
+            merged[-1] = Interval(last.chrom, last.start, max(last.end, region.end))
+        else:
+            merged.append(Interval(region.chrom, region.start, region.end))
+    return merged
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure rules (no I/O): which contiguous part of the work a shard gets.
+
+
+def shard_range(total: int, shard: Shard | None) -> range:
+    """Items ``[k * total // N, (k + 1) * total // N)`` for shard ``k`` (0-based) of ``N``.
+
+    The ``N`` ranges are disjoint, contiguous, in order, cover ``range(total)`` and differ in
+    length by at most one. ``shard=None`` gives ``range(total)``.
+    """
+    if shard is None:
+        return range(total)
+    return range(shard.index * total // shard.count, (shard.index + 1) * total // shard.count)
+
+
+def run_lengths(keys: Iterable[Hashable | None]) -> list[int]:
+    """Lengths of the runs of consecutive equal keys; a ``None`` key joins the current run."""
+    lengths: list[int] = []
+    current: Hashable | None = None
+    for key in keys:
+        if lengths and (key is None or key == current):
+            lengths[-1] += 1
+            continue
+        lengths.append(1)
+        if key is not None:
+            current = key
+    return lengths
+
+
+def _owner(offset: int, length: int, total: int, count: int) -> int:
+    """Shard of a unit ``[offset, offset + length)`` of ``total``: the one whose even share
+    ``[k * total / count, (k + 1) * total / count)`` holds the unit's midpoint (integers only)."""
+    if total <= 0:
+        return 0
+    return min(count - 1, count * (2 * offset + length) // (2 * total))
+
+
+def split_runs(lengths: Sequence[int], count: int) -> list[range]:
+    """Item ranges of ``count`` shards built from whole runs of ``lengths`` items, in order.
+
+    Run ``j`` (items ``[s_j, s_j + n_j)`` of ``M``) goes to shard ``min(N - 1,
+    N * (s_j + n_j / 2) // M)``: the shard whose even share ``[k * M / N, (k + 1) * M / N)``
+    holds the run's midpoint. The ranges are contiguous, disjoint, in order and cover
+    ``range(M)``; a shard may be empty when runs are long.
+    """
+    if count < 1:
+        raise UsageError(f"shard count must be >= 1, got {count}")
+    total = sum(lengths)
+    bounds = [0] * (count + 1)  # bounds[k] = first item of shard k
+    owner = 0
+    offset = 0
+    for length in lengths:
+        shard = _owner(offset, length, total, count)
+        while owner < shard:
+            owner += 1
+            bounds[owner] = offset
+        offset += length
+    for k in range(owner + 1, count + 1):
+        bounds[k] = offset
+    return [range(bounds[k], bounds[k + 1]) for k in range(count)]
+
+
+def shard_intervals(
+    intervals: Sequence[Interval], shard: Shard | None, block_nt: int
+) -> list[Interval]:
+    """The part of ``intervals`` (output nucleotides) that ``shard`` computes, in input order.
+
+    Each interval is cut into blocks of ``block_nt`` from its start (the last one shorter).
+    Block ``j`` goes to the shard whose even share of the ``T`` nt holds the block's midpoint
+    (as in :func:`split_runs`); consecutive blocks of one interval are joined. Strand and name
+    are kept.
+
+    Raises:
+        UsageError: ``block_nt < 1``.
+    """
+    if block_nt < 1:
+        raise UsageError(f"block size must be >= 1 nt, got {block_nt}")
+    if shard is None:
+        return list(intervals)
+    total = sum(interval.length for interval in intervals)
+    selected: list[Interval] = []
+    offset = 0
+    for interval in intervals:
+        part_start: int | None = None
+        part_end = interval.start
+        for block_start in range(interval.start, interval.end, block_nt):
+            block_end = min(block_start + block_nt, interval.end)
+            owner = _owner(offset, block_end - block_start, total, shard.count)
+            offset += block_end - block_start
+            if owner != shard.index:
+                continue
+            if part_start is None:
+                part_start = block_start
+            part_end = block_end
+        if part_start is not None:
+            selected.append(
+                Interval(interval.chrom, part_start, part_end, interval.strand, interval.name)
+            )
+    return selected
+
+
+def restrict_intervals(
+    intervals: Iterable[Interval], regions: Sequence[Interval] | None
+) -> list[Interval]:
+    """``intervals`` clipped to ``regions`` (chr-prefix/MT spellings match), in input order.
+
+    An interval overlapping several regions gives one piece per merged region, in genome order;
+    strand and name are kept. ``regions=None`` keeps everything.
+    """
+    intervals = list(intervals)
+    if regions is None:
+        return intervals
+    merged = merge_regions(regions)
+    contigs = ContigMap(iv.chrom for iv in merged)
+    pieces: list[Interval] = []
+    for interval in intervals:
+        chrom = contigs.get(interval.chrom)
+        for region in merged:
+            if region.chrom != chrom:
+                continue
+            start, end = max(interval.start, region.start), min(interval.end, region.end)
+            if start < end:
+                pieces.append(Interval(interval.chrom, start, end, interval.strand, interval.name))
+    return pieces
+
+
+# ---------------------------------------------------------------------------------------------
+# VCF records
+
+
+def _record_in(record, regions: list[Interval], contigs: ContigMap) -> bool:
+    chrom = contigs.get(record.chrom)
+    if chrom is None:
+        return False
+    pos0 = record.pos - 1
+    return any(r.chrom == chrom and r.start <= pos0 < r.end for r in regions)
+
+
+def region_records(
+    vcf: pysam.VariantFile, path: str | Path, regions: Sequence[Interval] | None
+) -> Iterator[pysam.VariantRecord | MalformedRecord]:
+    """Records of ``vcf`` whose ``POS`` lies in ``regions`` (all records when ``None``).
+
+    With an index (tabix or CSI) the merged regions are read in turn (sorted by the header's
+    contig order, each record once); otherwise the file is scanned in input order and records
+    htslib cannot parse are passed through (their position is unknown). For a sorted VCF both
+    give the same records in the same order.
+
+    Yields:
+        ``pysam.VariantRecord`` or :class:`rnatools.io.vcf.MalformedRecord`.
+    """
+    from rnatools.io.vcf import MalformedRecord, iter_records
+
+    if regions is None:
+        yield from iter_records(vcf, path)
+        return
+    header_contigs = list(vcf.header.contigs)
+    indexed = vcf.index is not None
+    names = list(vcf.index.keys()) if indexed else header_contigs  # type: ignore[union-attr]
+    known = ContigMap(names)
+    spelled: list[Interval] = []
+    for region in regions:
+        # Regions are spelled as in the VCF (chr prefix, MT rule) so that "chr1" and "1" merge.
+        chrom = known.get(region.chrom) if names else region.chrom
+        if chrom is None and indexed:
+            log.info("no records on %s in %s (contig absent from the index)", region.chrom, path)
+            continue
+        spelled.append(Interval(chrom or region.chrom, region.start, region.end))
+    merged = merge_regions(spelled, header_contigs)
+    if not indexed:
+        contigs = ContigMap(r.chrom for r in merged)
+        for record in iter_records(vcf, path):
+            if isinstance(record, MalformedRecord) or _record_in(record, merged, contigs):
+                yield record
+        return
+    for region in merged:
+        fetched = vcf.fetch(region.chrom, region.start, region.end)
+        for record in iter_records(fetched, path):  # type: ignore[arg-type]
+            # fetch also returns records that start before the region and overlap it.
+            if isinstance(record, MalformedRecord) or region.start <= record.pos - 1:
+                yield record
+
+
+def _block_key(record, block_nt: int) -> tuple[str, int] | None:
+    if not hasattr(record, "pos"):  # MalformedRecord: stays with its neighbours
+        return None
+    return (record.chrom, (record.pos - 1) // block_nt)
+
+
+def variant_shard_range(
+    path: str | Path,
+    shard: Shard,
+    regions: Sequence[Interval] | None = None,
+    block_nt: int = DEFAULT_VARIANT_BLOCK_NT,
+) -> range:
+    """Indexes (0-based, in the order :func:`region_records` yields them) of ``shard``'s records.
+
+    Reads the VCF once without scoring anything (htslib parsing only), groups consecutive
+    records of one genomic block (contig, ``POS // block_nt``) into runs and splits the runs with
+    :func:`split_runs`.
+
+    Raises:
+        UsageError: ``path`` is standard input (a shard needs two passes over the file).
+        InputError: the file is missing or not a VCF/BCF.
+    """
+    from rnatools.io.vcf import open_vcf
+
+    if str(path) == "-":
+        raise UsageError("--shard needs an input file (-i FILE): standard input cannot be reread")
+    with open_vcf(path) as vcf:
+        lengths = run_lengths(
+            _block_key(record, block_nt) for record in region_records(vcf, path, regions)
+        )
+    return split_runs(lengths, shard.count)[shard.index]
+
+
+def select_records(
+    vcf: pysam.VariantFile,
+    path: str | Path,
+    *,
+    regions: Sequence[Interval] | None = None,
+    shard: Shard | None = None,
+    block_nt: int = DEFAULT_VARIANT_BLOCK_NT,
+) -> Iterator[pysam.VariantRecord | MalformedRecord]:
+    """The records of an open VCF that a ``--regions``/``--shard`` run works on, in order.
+
+    Drop-in for ``iter_records(vcf, path)`` in a command's main loop. With a shard, the file at
+    ``path`` is first read once more (:func:`variant_shard_range`) and reading stops after the
+    shard's last record.
+
+    Raises:
+        UsageError: a shard with ``path == "-"``.
+    """
+    if shard is None:
+        yield from region_records(vcf, path, regions)
+        return
+    wanted = variant_shard_range(path, shard, regions, block_nt)
+    log.info("shard %s: records %d-%d", shard, wanted.start + 1, wanted.stop)
+    if not wanted:
+        return
+    for number, record in enumerate(region_records(vcf, path, regions)):
+        if number >= wanted.stop:
+            return
+        if number >= wanted.start:
+            yield record
+
+
+__all__ = [
+    "DEFAULT_VARIANT_BLOCK_NT",
+    "Shard",
+    "merge_regions",
+    "parse_regions",
+    "parse_shard",
+    "region_records",
+    "restrict_intervals",
+    "run_lengths",
+    "select_records",
+    "shard_intervals",
+    "shard_range",
+    "split_runs",
+    "variant_shard_range",
+]
