@@ -214,6 +214,28 @@ def test_bigwig_bedgraph_and_tsv_agree(genome, net1_path, tmp_path):
 
 
 @pytest.mark.weights
+def test_bedgraph_does_not_depend_on_chunk_size(genome, net1_path, tmp_path):
+    # A run of equal printed values that spans two model chunks is one line, so the bytes are the
+    # same whatever --chunk-size is (and sharded outputs concatenate to the unsharded one).
+    common = ["-f", str(genome), "--region", "rand2:6001-7000", "--strand", "+",
+              "--weights", str(net1_path), "--device", "cpu"]
+    for chunk_size in ("100", "20000"):
+        out = tmp_path / chunk_size / "t.bedgraph"
+        out.parent.mkdir()
+        result = invoke(*common, "--chunk-size", chunk_size, "-o", str(out))
+        assert result.exit_code == 0, result.output
+    for channel in ("acceptor", "donor"):
+        small = (tmp_path / "100" / f"t.{channel}.plus.bedgraph").read_text()
+        large = (tmp_path / "20000" / f"t.{channel}.plus.bedgraph").read_text()
+        assert small == large
+        lines = [line.split("\t") for line in small.splitlines()]
+        assert int(lines[0][1]) == 6000 and int(lines[-1][2]) == 7000
+        assert all(a[2] == b[1] for a, b in zip(lines, lines[1:], strict=False))
+        assert all(a[3] != b[3] for a, b in zip(lines, lines[1:], strict=False))  # runs merged
+        assert len(lines) < 1000
+
+
+@pytest.mark.weights
 def test_bf16_is_close_to_fp32(genome, net1_path):
     common = ["-f", str(genome), "--region", "rand2:6301-6500", "--strand", "+",
               "--weights", str(net1_path), "--device", "cpu"]

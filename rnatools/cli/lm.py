@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import re
-import tempfile
-from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -26,7 +23,7 @@ from rnatools.cli.options import (
     WeightsOption,
 )
 from rnatools.errors import InputError, UsageError
-from rnatools.io.atomic import atomic_output
+from rnatools.io.atomic import atomic_output, atomic_paths
 
 log = logging.getLogger("rnatools.lm")
 
@@ -85,24 +82,6 @@ def _load(model, weights, device, precision, threads, pad_to_max=False):
     )
     log.info("%s on %s (%s, max %d nt)", model, resolved, lm.precision, lm.max_length)
     return lm
-
-
-@contextlib.contextmanager
-def _atomic_path(destination: Path) -> Iterator[Path]:
-    """A temporary path beside ``destination``, moved onto it when the block ends cleanly."""
-    folder = destination.parent if str(destination.parent) else Path(".")
-    descriptor, name = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".tmp", dir=folder)
-    os.close(descriptor)
-    temporary = Path(name)
-    try:
-        yield temporary
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, destination)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
 
 
 def _read_sequences(path: Path) -> list[tuple[str, str]]:
@@ -235,7 +214,7 @@ def embed(
     else:
         import h5py
 
-        with _atomic_path(output) as temporary, h5py.File(temporary, "w") as store:
+        with atomic_paths([output]) as (temporary,), h5py.File(temporary, "w") as store:
             store.create_dataset(
                 "names", data=np.array(names, dtype=object), dtype=h5py.string_dtype()
             )
@@ -363,7 +342,7 @@ def _write_bigwigs(
     with contextlib.ExitStack() as stack:
         for track, values in tracks.items():
             destination = Path(f"{prefix}.{track}.bw")
-            temporary = stack.enter_context(_atomic_path(destination))
+            (temporary,) = stack.enter_context(atomic_paths([destination]))
             bigwig = pyBigWig.open(str(temporary), "w")
             if bigwig is None:
                 raise OSError(f"cannot write bigWig {destination}")

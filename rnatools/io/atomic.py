@@ -13,9 +13,52 @@ import io
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Literal
+
+
+def _usual_permissions(path: str | Path) -> None:
+    """mkstemp creates files readable by the owner only; give the usual umask permissions."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
+@contextlib.contextmanager
+def atomic_paths(destinations: Sequence[str | Path], suffix: str = ".tmp") -> Iterator[list[Path]]:
+    """Temporary paths beside each destination, all renamed onto them when the block ends cleanly.
+
+    For writers that need a file name rather than a file object (pyBigWig, h5py, htslib). On an
+    exception every temporary file is removed and the destinations are left untouched.
+
+    Args:
+        destinations: final paths; their folders must exist.
+        suffix: end of the temporary names (some libraries choose the format from it).
+
+    Yields:
+        One temporary path per destination, in the same order.
+
+    Raises:
+        OSError: a destination folder does not exist or is not writable.
+    """
+    temporaries: list[Path] = []
+    try:
+        for destination in map(Path, destinations):
+            folder = destination.parent if str(destination.parent) else Path(".")
+            descriptor, name = tempfile.mkstemp(
+                prefix=f".{destination.name}.", suffix=suffix, dir=folder
+            )
+            os.close(descriptor)
+            temporaries.append(Path(name))
+        yield temporaries
+        for temporary, destination in zip(temporaries, destinations, strict=True):
+            _usual_permissions(temporary)
+            os.replace(temporary, destination)
+    finally:
+        for temporary in temporaries:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
 
 
 @contextlib.contextmanager
@@ -69,10 +112,7 @@ def atomic_output(
             finally:
                 if compress:
                     binary.close()
-        # mkstemp creates files readable by the owner only; give the usual umask permissions.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
+        _usual_permissions(temporary)
         os.replace(temporary, destination)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

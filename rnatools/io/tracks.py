@@ -23,8 +23,6 @@ This module does not import torch.
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Literal, Protocol
@@ -32,7 +30,7 @@ from typing import IO, Literal, Protocol
 import numpy as np
 
 from rnatools.errors import RnatoolsError, UsageError
-from rnatools.io.atomic import atomic_output
+from rnatools.io.atomic import atomic_output, atomic_paths
 
 TrackFormat = Literal["tsv", "bedgraph", "bigwig"]
 CHANNELS = ("acceptor", "donor")
@@ -149,7 +147,12 @@ class _OrderCheck:
 
 
 class BedGraphTrackWriter:
-    """One bedGraph per channel and strand; equal neighbouring printed values merged."""
+    """One bedGraph per channel and strand; equal neighbouring printed values merged.
+
+    The last run of each file is held back until the next ``write`` or :meth:`close`, so a run
+    that spans two model chunks is one line: the output does not depend on ``--chunk-size``, and
+    sharded outputs concatenate to the unsharded one.
+    """
 
     def __init__(
         self,
@@ -161,6 +164,8 @@ class BedGraphTrackWriter:
         self._min_score = min_score
         self._digits = digits
         self._order = {strand: _OrderCheck() for _, strand in handles}
+        # (channel, strand) -> [chrom, start, end, printed value] of the run not yet written
+        self._pending: dict[tuple[str, str], list] = {}
 
     def write(
         self, chrom: str, start: int, strand: str, acceptor: np.ndarray, donor: np.ndarray
@@ -169,7 +174,7 @@ class BedGraphTrackWriter:
         positions = np.arange(start, start + len(acceptor))
         keep = _keep(acceptor, donor, self._min_score)
         for channel, values in zip(CHANNELS, (acceptor, donor), strict=True):
-            handle = self._handles[(channel, strand)]
+            key = (channel, strand)
             pos = positions if keep is None else positions[keep]
             vals = np.round(values.astype(np.float64), self._digits)
             vals = vals if keep is None else vals[keep]
@@ -179,14 +184,28 @@ class BedGraphTrackWriter:
             breaks = np.flatnonzero((np.diff(pos) != 1) | (np.diff(vals) != 0)) + 1
             run_starts = np.concatenate(([0], breaks))
             run_ends = np.concatenate((breaks, [len(pos)]))
-            text = np.char.mod(f"%.{self._digits}f", vals[run_starts])
-            run_stops = (pos[run_ends - 1] + 1).tolist()
-            handle.write(
-                "".join(
-                    f"{chrom}\t{s}\t{e}\t{v}\n"
-                    for s, e, v in zip(pos[run_starts].tolist(), run_stops, text, strict=True)
+            texts = np.char.mod(f"%.{self._digits}f", vals[run_starts]).tolist()
+            runs = [
+                [chrom, s, e, v]
+                for s, e, v in zip(
+                    pos[run_starts].tolist(), (pos[run_ends - 1] + 1).tolist(), texts, strict=True
                 )
-            )
+            ]
+            pending = self._pending.get(key)
+            if pending is not None:
+                first = runs[0]
+                if pending[0] == chrom and pending[2] == first[1] and pending[3] == first[3]:
+                    first[1] = pending[1]
+                else:
+                    runs.insert(0, pending)
+            self._pending[key] = runs.pop()
+            self._handles[key].write("".join(f"{c}\t{s}\t{e}\t{v}\n" for c, s, e, v in runs))
+
+    def close(self) -> None:
+        """Write the runs held back."""
+        for key, (chrom, start, end, value) in self._pending.items():
+            self._handles[key].write(f"{chrom}\t{start}\t{end}\t{value}\n")
+        self._pending.clear()
 
 
 class BigWigTrackWriter:
@@ -217,30 +236,6 @@ class BigWigTrackWriter:
                 ends=(starts + 1).astype(np.int64).tolist(),
                 values=values[keep].tolist(),
             )
-
-
-@contextlib.contextmanager
-def _temporary_paths(destinations: list[Path]) -> Iterator[list[Path]]:
-    """Temporary files next to each destination, renamed onto them all at a clean exit."""
-    temporaries: list[Path] = []
-    try:
-        for destination in destinations:
-            folder = destination.parent if str(destination.parent) else Path(".")
-            descriptor, name = tempfile.mkstemp(
-                prefix=f".{destination.name}.", suffix=".tmp", dir=folder
-            )
-            os.close(descriptor)
-            temporaries.append(Path(name))
-        yield temporaries
-        umask = os.umask(0)
-        os.umask(umask)
-        for temporary, destination in zip(temporaries, destinations, strict=True):
-            os.chmod(temporary, 0o666 & ~umask)
-            os.replace(temporary, destination)
-    finally:
-        for temporary in temporaries:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
 
 
 @contextlib.contextmanager
@@ -282,11 +277,13 @@ def open_track_writer(
                 key: stack.enter_context(atomic_output(destination, "w"))
                 for key, destination in zip(keys, destinations, strict=True)
             }
-            yield BedGraphTrackWriter(handles, min_score, digits)
+            writer = BedGraphTrackWriter(handles, min_score, digits)
+            yield writer
+            writer.close()
         return
     import pyBigWig
 
-    with _temporary_paths(destinations) as temporaries:
+    with atomic_paths(destinations) as temporaries:
         files: dict[tuple[str, str], object] = {}
         try:
             for key, temporary in zip(keys, temporaries, strict=True):
