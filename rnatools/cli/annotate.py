@@ -18,6 +18,9 @@ from rnatools.cli.options import (
     DeviceOption,
     PrecisionChoice,
     PrecisionOption,
+    RegionsFileOption,
+    RegionsOption,
+    ShardOption,
     ThreadsOption,
     WeightsOption,
 )
@@ -64,6 +67,9 @@ def run_annotate(
     weights: Path | None = None,
     block_size: int = 512,
     full_windows: bool = False,
+    regions: list[str] | None = None,
+    regions_file: Path | None = None,
+    shard: str | None = None,
 ) -> Counter:
     """Annotate ``input_path`` into ``output_path``; returns counts of skipped records by reason.
 
@@ -82,7 +88,6 @@ def run_annotate(
         MalformedRecord,
         VcfWriter,
         add_header_line,
-        iter_records,
         open_vcf,
     )
     from rnatools.scoring.delta import (
@@ -212,7 +217,12 @@ def run_annotate(
                     )
 
         block: list = []
-        for record in iter_records(vcf, input_path):
+        from rnatools.sharding import parse_regions, parse_shard, select_records
+
+        selected = select_records(
+            vcf, input_path, regions=parse_regions(regions, regions_file), shard=parse_shard(shard)
+        )
+        for record in selected:
             block.append(record)
             records_seen += 1
             if len(block) >= block_size:
@@ -317,6 +327,9 @@ def register(app: typer.Typer) -> None:
                 "for benchmarks and checks.",
             ),
         ] = False,
+        regions: RegionsOption = None,
+        regions_file: RegionsFileOption = None,
+        shard: ShardOption = None,
     ) -> None:
         run_annotate(
             input_path,
@@ -336,6 +349,9 @@ def register(app: typer.Typer) -> None:
             weights=weights,
             block_size=block_size,
             full_windows=full_windows,
+            regions=regions,
+            regions_file=regions_file,
+            shard=shard,
         )
 
     @app.command(
