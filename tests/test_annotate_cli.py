@@ -534,3 +534,17 @@ def test_bcf_output_with_csi_index(tmp_path):
         "tbi",
     )
     assert wrong.exit_code == 2
+
+
+def test_unsorted_input_with_index_is_a_one_line_error(tmp_path):
+    vcf = tmp_path / "in.vcf"
+    vcf.write_text(HEADER + "19\t6\tb\tC\tA\t.\t.\t.\n19\t5\ta\tC\tA\t.\t.\t.\n")  # unsorted
+    out = tmp_path / "out.vcf.gz"
+    result = invoke(
+        "annotate", "-i", vcf, "-o", out, "-f", DATA / "chr19_grch37_small.fa.gz",
+        "-a", DATA / "test.gff.gz", "--index", "tbi",
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "not sorted" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.vcf"]  # nothing half-written

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Literal
 
 
-def _usual_permissions(path: str | Path) -> None:
+def set_default_permissions(path: str | Path) -> None:
     """mkstemp creates files readable by the owner only; give the usual umask permissions."""
     umask = os.umask(0)
     os.umask(umask)
@@ -53,7 +53,7 @@ def atomic_paths(destinations: Sequence[str | Path], suffix: str = ".tmp") -> It
             temporaries.append(Path(name))
         yield temporaries
         for temporary, destination in zip(temporaries, destinations, strict=True):
-            _usual_permissions(temporary)
+            set_default_permissions(temporary)
             os.replace(temporary, destination)
     finally:
         for temporary in temporaries:
@@ -112,7 +112,7 @@ def atomic_output(
             finally:
                 if compress:
                     binary.close()
-        _usual_permissions(temporary)
+        set_default_permissions(temporary)
         os.replace(temporary, destination)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -41,6 +41,7 @@ import numpy as np
 
 from rnatools.errors import InputError, UsageError
 from rnatools.io.atomic import atomic_output
+from rnatools.io.vcf import IndexKind, check_index, publish_vcf
 
 log = logging.getLogger("rnatools.io.merge")
 
@@ -147,45 +148,15 @@ class _BgzfLineWriter:
         self._file.close()
 
 
-def _resolve_index(output: str, index: IndexChoice) -> Literal["tbi", "csi"] | None:
+def _resolve_index(output: str, index: IndexChoice) -> IndexKind | None:
     name = output.lower()
-    compressed = name.endswith((".gz", ".bgz"))
     if index == "auto":
+        compressed = name.endswith((".gz", ".bgz"))
         return "tbi" if compressed else "csi" if name.endswith(".bcf") else None
     if index == "none":
         return None
-    if output == "-" or not (compressed or name.endswith(".bcf")):
-        raise UsageError("--index needs a .vcf.gz or .bcf output file")
-    if index == "tbi" and name.endswith(".bcf"):
-        raise UsageError("a .bcf output can only get a csi index (--index csi)")
+    check_index(output, index)
     return index
-
-
-def _index_and_move(temporary: str, destination: str, index: Literal["tbi", "csi"] | None) -> None:
-    import pysam
-
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(temporary, 0o666 & ~umask)
-    if index is not None:
-        temporary_index = f"{temporary}.{index}"
-        try:
-            pysam.tabix_index(
-                temporary,
-                preset="vcf",
-                force=True,
-                keep_original=True,
-                csi=index == "csi",
-                index=temporary_index,
-            )
-        except OSError as exc:
-            raise InputError(
-                f"cannot index the merged VCF: records are not sorted by position ({exc}); give "
-                "the shards in shard order, or use --index none for an unsorted input",
-                destination,
-            ) from exc
-        os.replace(temporary_index, f"{destination}.{index}")
-    os.replace(temporary, destination)
 
 
 def merge_vcfs(inputs: Sequence[str | Path], output: str, index: IndexChoice = "auto") -> int:
@@ -224,7 +195,7 @@ def merge_vcfs(inputs: Sequence[str | Path], output: str, index: IndexChoice = "
             records = _copy_vcfs(paths, writer.write_header, writer.write_line)
         finally:
             writer.close()
-        _index_and_move(temporary, output, chosen_index)
+        publish_vcf(temporary, output, chosen_index)
     except BaseException:
         for leftover in (temporary, f"{temporary}.tbi", f"{temporary}.csi"):
             with contextlib.suppress(FileNotFoundError):
@@ -251,8 +222,8 @@ def _copy_vcfs(paths: list[Path], write_header, write_line) -> int:
     return records
 
 
-def _merge_vcfs_htslib(paths: list[Path], output: str, index: Literal["tbi", "csi"] | None) -> int:
-    from rnatools.io.vcf import VcfWriter, open_vcf
+def _merge_vcfs_htslib(paths: list[Path], output: str, index: IndexKind | None) -> int:
+    from rnatools.io.vcf import VcfWriter, open_vcf  # noqa: I001
 
     first = open_vcf(paths[0])
     first_header = str(first.header).encode().splitlines(keepends=True)

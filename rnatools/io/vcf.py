@@ -23,6 +23,7 @@ from typing import Literal
 import pysam
 
 from rnatools.errors import InputError, UsageError
+from rnatools.io.atomic import set_default_permissions
 
 log = logging.getLogger("rnatools.io.vcf")
 
@@ -54,6 +55,54 @@ def output_mode(path: str | Path) -> Literal["w", "wz", "wb"]:
     if name.endswith((".gz", ".bgz")):
         return "wz"
     return "w"
+
+
+def check_index(path: str | Path, index: IndexKind | None) -> None:
+    """Check that output ``path`` can carry ``index``.
+
+    Raises:
+        UsageError: an index for stdout or a plain ``.vcf``, or ``tbi`` for a ``.bcf``.
+    """
+    if index is None:
+        return
+    mode = output_mode(path)
+    if str(path) == "-" or mode == "w":
+        raise UsageError("--index needs a .vcf.gz or .bcf output file")
+    if mode == "wb" and index == "tbi":
+        raise UsageError("a .bcf output can only get a csi index (--index csi)")
+
+
+def publish_vcf(temporary: str | Path, destination: str | Path, index: IndexKind | None) -> None:
+    """Index a finished temporary VCF when asked, then move it and its index onto ``destination``.
+
+    The index is moved first, so a reader never sees a complete VCF beside a stale index.
+
+    Raises:
+        InputError: the records are not sorted by position, so no index can be built.
+    """
+    temporary, destination = str(temporary), str(destination)
+    set_default_permissions(temporary)
+    if index is not None:
+        temporary_index = f"{temporary}.{index}"
+        try:
+            pysam.tabix_index(
+                temporary,
+                preset="vcf",
+                force=True,
+                keep_original=True,
+                csi=index == "csi",
+                index=temporary_index,
+            )
+        except OSError as exc:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary_index)
+            raise InputError(
+                f"cannot index the output: records are not sorted by position ({exc}); sort the "
+                "input or write it without an index",
+                destination,
+            ) from exc
+        os.replace(temporary_index, f"{destination}.{index}")
+    os.replace(temporary, destination)
 
 
 def open_vcf(path: str | Path) -> pysam.VariantFile:
@@ -136,11 +185,7 @@ class VcfWriter:
         self.path = str(path)
         self.mode = output_mode(self.path)
         self.index = index
-        if index is not None:
-            if self.path == "-" or self.mode == "w":
-                raise UsageError("--index needs a .vcf.gz or .bcf output file")
-            if self.mode == "wb" and index == "tbi":
-                raise UsageError("a .bcf output can only get a csi index (--index csi)")
+        check_index(self.path, index)
         self._temporary: str | None = None
         if self.path == "-":
             self._file = pysam.VariantFile("-", self.mode, header=header)
@@ -163,21 +208,11 @@ class VcfWriter:
         self._file.close()
         if self._temporary is None:
             return
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(self._temporary, 0o666 & ~umask)
-        if self.index is not None:
-            temporary_index = f"{self._temporary}.{self.index}"
-            pysam.tabix_index(
-                self._temporary,
-                preset="vcf",
-                force=True,
-                keep_original=True,
-                csi=self.index == "csi",
-                index=temporary_index,
-            )
-            os.replace(temporary_index, f"{self.path}.{self.index}")
-        os.replace(self._temporary, self.path)
+        try:
+            publish_vcf(self._temporary, self.path, self.index)
+        except BaseException:
+            self.abort()
+            raise
         self._temporary = None
 
     def abort(self) -> None:
@@ -207,7 +242,9 @@ __all__ = [
     "MalformedRecord",
     "VcfWriter",
     "add_header_line",
+    "check_index",
     "iter_records",
     "open_vcf",
     "output_mode",
+    "publish_vcf",
 ]
