@@ -34,7 +34,7 @@ from rnatools.io.fasta import Fasta
 from rnatools.io.gene_table import GeneRow, GeneTable
 from rnatools.models.spliceai import SPLICEAI_FLANK
 from rnatools.scoring.incremental import IncrementalSNVRunner
-from rnatools.sequence import encode_indices, reverse_complement
+from rnatools.sequence import one_hot_batch, reverse_complement
 
 log = logging.getLogger("rnatools.scoring.delta")
 
@@ -46,7 +46,6 @@ Predictor = Callable[[np.ndarray], np.ndarray]
 (0 = neither, 1 = acceptor, 2 = donor)."""
 
 _INVALID_ALLELE_CHARACTERS = frozenset(".-*<>")
-_ONE_HOT_TABLE = np.vstack([np.eye(4, dtype=np.float32), np.zeros((1, 4), dtype=np.float32)])
 
 
 class SkipReason(str, Enum):
@@ -216,11 +215,6 @@ def mask_outside_transcript(sequence: str, start0: int, gene: GeneRow) -> str:
     if left == 0 and right == len(sequence):
         return sequence
     return "N" * left + sequence[left:right] + "N" * (len(sequence) - right)
-
-
-def _one_hot_stack(sequences: Sequence[str]) -> np.ndarray:
-    indices = np.stack([encode_indices(sequence) for sequence in sequences])
-    return _ONE_HOT_TABLE[indices]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -405,7 +399,7 @@ class DeltaScorer:
                     item.sequence if item.strand == "+" else reverse_complement(item.sequence)
                     for item in batch
                 ]
-                outputs = np.asarray(self.predict(_one_hot_stack(sequences)), dtype=np.float32)
+                outputs = np.asarray(self.predict(one_hot_batch(sequences)), dtype=np.float32)
                 self.model_windows += len(batch)
                 for item, output in zip(batch, outputs, strict=True):
                     item.output = output if item.strand == "+" else output[::-1]

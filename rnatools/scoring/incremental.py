@@ -25,9 +25,7 @@ from torch import Tensor
 
 from rnatools.models.spliceai import SPLICEAI_FLANK, SpliceAIEnsemble, SpliceAINet
 from rnatools.runtime import Precision, autocast
-from rnatools.sequence import encode_indices
-
-_ONE_HOT_TABLE = np.vstack([np.eye(4, dtype=np.float32), np.zeros((1, 4), dtype=np.float32)])
+from rnatools.sequence import one_hot
 
 
 def _radius(conv) -> int:
@@ -211,8 +209,8 @@ class IncrementalSNVRunner:
         for center in centers:
             if center - distance < SPLICEAI_FLANK or center + distance >= SPLICEAI_FLANK + length:
                 raise ValueError(f"SNV at input index {center} is not inside the chunk's outputs")
-        x = torch.from_numpy(_ONE_HOT_TABLE[encode_indices(sequence)][None]).to(self.device)
-        alt_rows = torch.from_numpy(_ONE_HOT_TABLE[encode_indices("".join(alt_bases))]).to(
+        x = torch.from_numpy(one_hot(sequence)[None]).to(self.device)
+        alt_rows = torch.from_numpy(one_hot("".join(alt_bases))).to(
             self.device
         )
         ref_total: Tensor | None = None
