@@ -336,3 +336,135 @@ def test_unknown_model_is_a_usage_error(runner, test_data):
         code=2,
     )
     assert "rnabert" in result.output
+
+
+# ---------------------------------------------------------------------------------------------
+# --shard I/N and --regions
+
+
+def _merge(runner, inputs, output):
+    result = runner.invoke(app, ["merge", *map(str, inputs), "-o", str(output)])
+    assert result.exit_code == 0, (result.output, result.exception)
+
+
+def test_ism_shards_merge_to_the_unsharded_tsv_byte_for_byte(
+    runner, tiny_model, test_data, tmp_path
+):
+    fasta = test_data / "lm" / "chrM_1-2000.fa"
+    common = [
+        "ism",
+        "-m",
+        "splicebert",
+        "--weights",
+        str(tiny_model),
+        "--fasta",
+        str(fasta),
+        # two regions, the first 300 nt (not a multiple of the 64-nt block), done in this order
+        "--regions",
+        "chrM:1001-1300",
+        "--regions",
+        "chrM:401-500",
+        "--window",
+        "101",
+        "--max-distance",
+        "40",
+        "--strand",
+        "-",
+        "--device",
+        "cpu",
+        "--batch-size",
+        "64",
+    ]
+    whole = tmp_path / "whole.tsv"
+    _run(runner, [*common, "-o", str(whole)])
+    shards = [tmp_path / f"shard{i}.tsv" for i in (1, 2, 3)]
+    for number, path in enumerate(shards, start=1):
+        _run(runner, [*common, "--shard", f"{number}/3", "-o", str(path)])
+    merged = tmp_path / "merged.tsv"
+    _merge(runner, shards, merged)
+    assert merged.read_bytes() == whole.read_bytes()
+    _, rows = _read_tsv(whole)
+    assert len(rows) == 3 * 400
+    assert [int(r[1]) for r in rows[::3]] == [*range(1001, 1301), *range(401, 501)]
+    sizes = [len(_read_tsv(path)[1]) for path in shards]
+    assert all(size > 0 for size in sizes) and sum(sizes) == len(rows)
+    for path in shards:  # every shard starts on a 64-nt block of its region
+        first = int(_read_tsv(path)[1][0][1])
+        assert (first - 1001) % 64 == 0 or (first - 401) % 64 == 0
+
+
+def test_ism_needs_a_region_and_bigwig_refuses_shards(runner, tiny_model, test_data, tmp_path):
+    base = ["ism", "-m", "splicebert", "--weights", str(tiny_model), "--device", "cpu"]
+    base += ["--fasta", str(test_data / "lm" / "chrM_1-2000.fa")]
+    result = _run(runner, [*base, "-o", str(tmp_path / "x.tsv")], code=2)
+    assert "--region" in result.output
+    result = _run(
+        runner,
+        [*base, "-r", "chrM:1-100", "--shard", "1/2", "-o", str(tmp_path / "x.bw")],
+        code=2,
+    )
+    assert "rnatools merge" in result.output
+
+
+def test_mlm_and_embed_shards_cover_the_records_once(runner, tiny_model, test_data, tmp_path):
+    sequences = test_data / "lm" / "rna.fa"
+    base = ["-m", "splicebert", "--weights", str(tiny_model), "--device", "cpu"]
+    whole, whole_pll = tmp_path / "mlm.tsv", tmp_path / "pll.tsv"
+    _run(runner, ["mlm", *base, "-s", str(sequences), "-o", str(whole), "--pll", str(whole_pll)])
+    parts, pll_parts = [], []
+    for number in (1, 2, 3):
+        part, pll = tmp_path / f"mlm{number}.tsv", tmp_path / f"pll{number}.tsv"
+        _run(
+            runner,
+            ["mlm", *base, "-s", str(sequences), "--shard", f"{number}/3"]
+            + ["-o", str(part), "--pll", str(pll)],
+        )
+        parts.append(part)
+        pll_parts.append(pll)
+    _merge(runner, parts, tmp_path / "mlm.merged.tsv")
+    _merge(runner, pll_parts, tmp_path / "pll.merged.tsv")
+    assert (tmp_path / "mlm.merged.tsv").read_bytes() == whole.read_bytes()
+    assert (tmp_path / "pll.merged.tsv").read_bytes() == whole_pll.read_bytes()
+    # shard_range: 3 records in 3 shards, one each, in order
+    assert [{r[0] for r in _read_tsv(p)[1]} for p in parts] == [
+        {"hsa-miR-21-5p"},
+        {"tRNA-Phe"},
+        {"miR-21-masked"},
+    ]
+
+    # mlm over genomic regions: each region is a record named chrom:start-end
+    fasta = test_data / "lm" / "chrM_1-2000.fa"
+    table = tmp_path / "regions.tsv"
+    _run(
+        runner,
+        ["mlm", *base, "-f", str(fasta), "--regions", "chrM:11-30", "-o", str(table)],
+    )
+    _, rows = _read_tsv(table)
+    genome = _records(fasta)[0][1]
+    assert {r[0] for r in rows} == {"chrM:11-30"}
+    assert "".join(r[2] for r in rows) == genome[10:30].upper()
+
+    # embed: shards hold disjoint, contiguous records; HDF5 datasets keep the unsharded index
+    import h5py
+
+    bed = test_data / "lm" / "regions.bed"
+    genomic = [*base, "--fasta", str(fasta), "--bed", str(bed)]
+    _run(runner, ["embed", *genomic, "-o", str(tmp_path / "all.h5")])
+    _run(runner, ["embed", *genomic, "--shard", "2/2", "-o", str(tmp_path / "second.h5")])
+    with h5py.File(tmp_path / "all.h5") as every, h5py.File(tmp_path / "second.h5") as part:
+        assert [n.decode() for n in part["names"][:]] == ["second"]
+        assert list(part["embeddings"]) == ["1"]
+        np.testing.assert_array_equal(part["embeddings/1"][:], every["embeddings/1"][:])
+    # --regions keeps the features overlapping a region, whole
+    _run(
+        runner,
+        ["embed", *genomic, "--regions", "chrM:1050-1051", "-o", str(tmp_path / "r.npz")],
+    )
+    with np.load(tmp_path / "r.npz") as stored:
+        assert list(stored) == ["second"] and stored["second"].shape == (100, HIDDEN)
+    result = _run(
+        runner,
+        ["embed", *base, "-s", str(sequences), "--regions", "chrM:1-10", "-o", "x.npz"],
+        code=2,
+    )
+    assert "--fasta" in result.output

@@ -32,13 +32,51 @@ _HELP = (
     "SpliceAI delta scores for every record of a VCF/BCF, number for number with SpliceAI 1.3.1 "
     "(INFO key SpliceAI: ALLELE|SYMBOL|DS_AG|DS_AL|DS_DG|DS_DL|DP_AG|DP_AL|DP_DG|DP_DL). Records "
     "stream through in input order; every record is written, annotated or not. Needs the "
-    "official weights: pip install 'rnatools[spliceai]'."
+    "official weights: pip install 'rnatools[spliceai]'. With --model splicebert (or "
+    "spliceai,splicebert) each SNV also gets SpliceBERT zero-shot scores per overlapping gene "
+    "(INFO SpliceBERT: ALLELE|SYMBOL|KL_CONTEXT|DELTA_LOGP, nats, 4 decimals; Chen et al. 2024, "
+    "doi:10.1093/bib/bbae163) from a 510-nt window on the gene's strand; indels and MNVs get "
+    "'.' (the score is defined for SNVs only)."
 )
 
 
 class IndexChoice(str, Enum):
     tbi = "tbi"
     csi = "csi"
+
+
+class LMModelChoice(str, Enum):
+    splicebert = "splicebert"
+    splicebert_510 = "splicebert-510"
+    splicebert_human_510 = "splicebert-human-510"
+
+
+class LMStrandChoice(str, Enum):
+    plus = "+"
+    minus = "-"
+
+
+ANNOTATE_MODELS = ("spliceai", "splicebert")
+
+# Skips that mean "nothing to score here" rather than "something is wrong": --strict lets them be.
+_NOT_STRICT = frozenset({"intergenic", "lm_intergenic", "lm_not_snv"})
+
+
+def parse_models(text: str) -> tuple[str, ...]:
+    """``"spliceai,splicebert"`` → ``("spliceai", "splicebert")`` (order kept, duplicates dropped).
+
+    Raises:
+        UsageError: an empty list or a name other than spliceai and splicebert.
+    """
+    names: list[str] = []
+    for name in (part.strip().lower() for part in text.split(",")):
+        if name not in ANNOTATE_MODELS:
+            raise UsageError(
+                f"--model {text!r}: expected a comma-separated list of {', '.join(ANNOTATE_MODELS)}"
+            )
+        if name not in names:
+            names.append(name)
+    return tuple(names)
 
 
 def _write_skip_row(handle, record, reason: str) -> None:
@@ -70,14 +108,24 @@ def run_annotate(
     regions: list[str] | None = None,
     regions_file: Path | None = None,
     shard: str | None = None,
+    models: tuple[str, ...] = ("spliceai",),
+    lm_model: str = "splicebert-510",
+    lm_weights: Path | None = None,
+    lm_window: int = 510,
+    lm_strand: str | None = None,
 ) -> Counter:
     """Annotate ``input_path`` into ``output_path``; returns counts of skipped records by reason.
+
+    ``models`` picks the INFO keys: ``spliceai`` (SpliceAI delta scores) and/or ``splicebert``
+    (zero-shot scores of :mod:`rnatools.scoring.lm_variants`, with ``lm_model`` loaded from
+    ``lm_weights`` or ``$RNATOOLS_SPLICEBERT_WEIGHTS``, ``lm_window``-nt windows and
+    ``lm_strand`` for variants outside every transcript).
 
     Raises:
         UsageError: ``distance`` outside 0-4999, an index for an output that cannot carry one.
         InputError: unreadable inputs; with ``strict``, the first record skipped for a reason
-            other than ``intergenic``.
-        MissingWeightsError: no SpliceAI weights (or tables for grch37/grch38).
+            other than ``intergenic``, ``lm_intergenic`` or ``lm_not_snv``.
+        MissingWeightsError: no SpliceAI or SpliceBERT weights (or tables for grch37/grch38).
     """
     from rnatools.io.atomic import atomic_output
     from rnatools.io.fasta import Fasta
@@ -98,11 +146,21 @@ def run_annotate(
         Variant,
     )
     from rnatools.scoring.incremental import LazyIncrementalRunner
+    from rnatools.scoring.lm_variants import LM_INFO_KEY
 
     if not 0 <= distance <= MAX_DISTANCE_LIMIT:
         raise UsageError(f"-d/--distance must be in 0-{MAX_DISTANCE_LIMIT}, got {distance}")
     if index is not None and (output_path == "-" or not output_path.endswith((".gz", ".bcf"))):
         raise UsageError("--index needs a .vcf.gz or .bcf output file")
+    if not models or any(name not in ANNOTATE_MODELS for name in models):
+        raise UsageError(f"models must be some of {', '.join(ANNOTATE_MODELS)}, got {models}")
+    lm_options = None
+    if "splicebert" in models:
+        from rnatools.scoring.lm_variants import LMVariantOptions
+
+        lm_options = LMVariantOptions(
+            window=lm_window, unannotated_strand=lm_strand, batch_size=batch_size
+        )
     genes = load_gene_table(annotation)
     vcf = open_vcf(input_path)
     counts: Counter = Counter()
@@ -132,16 +190,35 @@ def run_annotate(
         if not full_windows:
             incremental = LazyIncrementalRunner(model, torch_device, precision)
 
-        scorer = DeltaScorer(
-            predict,
-            fasta,
-            genes,
-            DeltaOptions(distance, mask, pad_contig_ends),
-            batch_size=batch_size,
-            max_batch_nt=batch_size * 12_000,
-            incremental=incremental,  # type: ignore[arg-type]
-        )
-        add_header_line(vcf.header, SPLICEAI_INFO_HEADER)
+        scorer = None
+        if "spliceai" in models:
+            scorer = DeltaScorer(
+                predict,
+                fasta,
+                genes,
+                DeltaOptions(distance, mask, pad_contig_ends),
+                batch_size=batch_size,
+                max_batch_nt=batch_size * 12_000,
+                incremental=incremental,  # type: ignore[arg-type]
+            )
+            add_header_line(vcf.header, SPLICEAI_INFO_HEADER)
+        lm_scorer = None
+        if lm_options is not None:
+            from rnatools.models.lm import load_lm
+            from rnatools.scoring.lm_variants import LMVariantScorer, lm_info_header
+
+            lm_loaded: list = []
+
+            def language_model():
+                # Loaded on first use, like SpliceAI: a block without SNVs needs no weights.
+                if not lm_loaded:
+                    lm_loaded.append(
+                        load_lm(lm_model, lm_weights, device=torch_device, precision=precision)
+                    )
+                return lm_loaded[0]
+
+            lm_scorer = LMVariantScorer(language_model, fasta, genes, lm_options)
+            add_header_line(vcf.header, lm_info_header(lm_model, lm_options))
         report = None
         if skip_report is not None:
             report = stack.enter_context(atomic_output(skip_report))
@@ -169,7 +246,12 @@ def run_annotate(
                 Variant(record.chrom, record.pos, record.ref or "", record.alts)
                 for record in records
             ]
-            annotations = iter(scorer.annotate(variants))
+            annotations = iter(
+                scorer.annotate(variants) if scorer is not None else [None] * len(variants)
+            )
+            lm_annotations = iter(
+                lm_scorer.annotate(variants) if lm_scorer is not None else [None] * len(variants)
+            )
             writer = writer_for(block)
             for record in block:
                 if isinstance(record, MalformedRecord):
@@ -188,10 +270,18 @@ def run_annotate(
                         raise InputError(f"record {record.number} is malformed", input_path)
                     continue
                 result = next(annotations)
-                if result.entries:
+                lm_result = next(lm_annotations)
+                if result is not None and result.entries:
                     record.info["SpliceAI"] = tuple(result.entries)
-                if result.skip is not None:
-                    reason = result.skip.value
+                if lm_result is not None and lm_result.entries:
+                    record.info[LM_INFO_KEY] = tuple(lm_result.entries)
+                for skip in (
+                    result.skip if result is not None else None,
+                    lm_result.skip if lm_result is not None else None,
+                ):
+                    if skip is None:
+                        continue
+                    reason = skip.value
                     counts[reason] += 1
                     alts = ",".join(record.alts) if record.alts else "."
                     _write_skip_row(
@@ -199,10 +289,11 @@ def run_annotate(
                         (record.chrom, record.pos, record.id or ".", record.ref, alts),
                         reason,
                     )
-                    if strict and result.skip is not SkipReason.INTERGENIC:
+                    if strict and reason not in _NOT_STRICT:
                         raise InputError(
                             f"{record.chrom}:{record.pos} {record.ref}>{alts}: skipped ({reason}); "
-                            "--strict makes every skip except intergenic an error",
+                            "--strict makes every skip except intergenic, lm_intergenic and "
+                            "lm_not_snv an error",
                             input_path,
                         )
                 try:
@@ -232,9 +323,14 @@ def run_annotate(
             flush(block)
     elapsed = time.perf_counter() - started
     summary = ", ".join(f"{reason} {count}" for reason, count in sorted(counts.items())) or "none"
+    work = []
+    if scorer is not None:
+        work.append(f"{scorer.model_windows} model windows")
+    if lm_scorer is not None:
+        work.append(f"{lm_scorer.snvs_scored} SpliceBERT SNV scores")
     stderr.print(
         f"rnatools annotate: {records_seen} records in {elapsed:.1f} s "
-        f"({scorer.model_windows} model windows); not scored: {summary}",
+        f"({'; '.join(work)}); not scored: {summary}",
         markup=False,
         highlight=False,
         soft_wrap=True,
@@ -302,12 +398,18 @@ def register(app: typer.Typer) -> None:
                 "--skip-report",
                 help="TSV with one row per record left without scores and the reason "
                 "(intergenic, contig_missing, ref_mismatch, near_contig_end, ref_too_long, "
-                "symbolic_allele, mnv, malformed).",
+                "symbolic_allele, mnv, malformed; SpliceBERT: lm_intergenic, lm_contig_missing, "
+                "lm_ref_mismatch, lm_symbolic_allele, lm_not_snv). A record can have one row "
+                "per model.",
             ),
         ] = None,
         strict: Annotated[
             bool,
-            typer.Option("--strict", help="Any skip except intergenic is an error (exit 1)."),
+            typer.Option(
+                "--strict",
+                help="Any skip except intergenic, lm_intergenic and lm_not_snv is an error "
+                "(exit 1).",
+            ),
         ] = False,
         device: DeviceOption = "auto",
         batch_size: BatchSizeOption = 32,
@@ -330,6 +432,48 @@ def register(app: typer.Typer) -> None:
         regions: RegionsOption = None,
         regions_file: RegionsFileOption = None,
         shard: ShardOption = None,
+        model: Annotated[
+            str,
+            typer.Option(
+                "--model",
+                "-m",
+                help="INFO keys to add, comma-separated: spliceai (SpliceAI delta scores), "
+                "splicebert (SpliceBERT zero-shot SNV scores, INFO SpliceBERT=ALLELE|SYMBOL|"
+                "KL_CONTEXT|DELTA_LOGP), or spliceai,splicebert for both in one pass.",
+            ),
+        ] = "spliceai",
+        lm_model: Annotated[
+            LMModelChoice,
+            typer.Option(
+                "--lm-model",
+                help="SpliceBERT checkpoint: splicebert-510 (SpliceBERT.510nt), "
+                "splicebert-human-510 or splicebert (the 1024-nt model).",
+            ),
+        ] = LMModelChoice.splicebert_510,
+        lm_weights: Annotated[
+            Path | None,
+            typer.Option(
+                "--lm-weights",
+                help="SpliceBERT folder or weight file (default: $RNATOOLS_SPLICEBERT_WEIGHTS).",
+            ),
+        ] = None,
+        lm_window: Annotated[
+            int,
+            typer.Option(
+                "--lm-window",
+                min=3,
+                help="SpliceBERT window in nt, centred on the variant on the gene's strand "
+                "(N past contig ends; at most what the model takes).",
+            ),
+        ] = 510,
+        lm_strand: Annotated[
+            LMStrandChoice | None,
+            typer.Option(
+                "--lm-strand",
+                help="Also score variants outside every transcript with SpliceBERT, on this "
+                "strand (SYMBOL '.'); by default they get no SpliceBERT entry (lm_intergenic).",
+            ),
+        ] = None,
     ) -> None:
         run_annotate(
             input_path,
@@ -352,6 +496,11 @@ def register(app: typer.Typer) -> None:
             regions=regions,
             regions_file=regions_file,
             shard=shard,
+            models=parse_models(model),
+            lm_model=lm_model.value,
+            lm_weights=lm_weights,
+            lm_window=lm_window,
+            lm_strand=lm_strand.value if lm_strand else None,
         )
 
     @app.command(

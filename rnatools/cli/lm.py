@@ -19,6 +19,9 @@ from rnatools.cli.options import (
     FastaOption,
     PrecisionChoice,
     PrecisionOption,
+    RegionsFileOption,
+    RegionsOption,
+    ShardOption,
     ThreadsOption,
     WeightsOption,
 )
@@ -57,6 +60,11 @@ PadToMaxOption = Annotated[
 
 _MASK = re.compile(r"<mask>", re.IGNORECASE)
 
+ISM_BLOCK_NT = 64
+"""Positions per ``saturation_mutagenesis`` chunk, and the block that ``ism --shard`` never
+splits: shard parts start on the same chunk boundaries as the unsharded run, so every chunk (and
+so every batch of windows) is the same and the TSV shards concatenate to the unsharded TSV."""
+
 
 class PoolChoice(str, Enum):
     none = "none"
@@ -84,6 +92,28 @@ def _load(model, weights, device, precision, threads, pad_to_max=False):
     return lm
 
 
+def _shard_records(records: list, shard: str | None) -> tuple[list, int]:
+    """Shard ``I/N``'s contiguous part of ``records`` (:func:`rnatools.sharding.shard_range`) and
+    the index of its first record in the whole list."""
+    from rnatools.sharding import parse_shard, shard_range
+
+    part = shard_range(len(records), parse_shard(shard))
+    if shard is not None:
+        log.info("shard %s: records %d-%d of %d", shard, part.start + 1, part.stop, len(records))
+    return records[part.start : part.stop], part.start
+
+
+def _overlaps(interval, regions) -> bool:
+    from rnatools.genome import ContigMap
+
+    contigs = ContigMap(region.chrom for region in regions)
+    chrom = contigs.get(interval.chrom)
+    return any(
+        region.chrom == chrom and region.start < interval.end and interval.start < region.end
+        for region in regions
+    )
+
+
 def _read_sequences(path: Path) -> list[tuple[str, str]]:
     from rnatools.io.fasta import read_fasta_records
 
@@ -100,7 +130,35 @@ def _read_sequences(path: Path) -> list[tuple[str, str]]:
     return records
 
 
-def _genomic_records(fasta: Path, bed: Path | None, gtf: Path | None) -> list[tuple[str, str]]:
+def _region_records(
+    fasta: Path | None, regions: list[str] | None, regions_file: Path | None
+) -> list[tuple[str, str]]:
+    """Forward-strand sequences of the regions, named ``chrom:start-end`` (1-based inclusive)."""
+    from rnatools.io.fasta import Fasta
+    from rnatools.sharding import parse_regions
+    from rnatools.windows import check_in_contig
+
+    wanted = parse_regions(regions, regions_file)
+    if fasta is None or wanted is None:
+        raise UsageError("give --sequences, or --fasta with --regions/--regions-file")
+    records = []
+    with Fasta(fasta) as reference:
+        for region in wanted:
+            chrom = check_in_contig(reference, region)
+            name = f"{chrom}:{region.start + 1}-{region.end}"
+            records.append((name, reference.fetch(chrom, region.start, region.end)))
+    return records
+
+
+def _genomic_records(
+    fasta: Path,
+    bed: Path | None,
+    gtf: Path | None,
+    regions=None,
+    shard: str | None = None,
+) -> tuple[list[tuple[str, str]], int]:
+    """Records of the BED/GTF features overlapping ``regions`` (all when None), whole, then
+    shard ``I/N``'s part; returns them and the index of the first in the unsharded list."""
     from rnatools.io.fasta import Fasta
     from rnatools.windows import (
         check_in_contig,
@@ -119,12 +177,15 @@ def _genomic_records(fasta: Path, bed: Path | None, gtf: Path | None) -> list[tu
         from rnatools.io.gtf import read_genes
 
         windows = list(gene_windows(read_genes(gtf)))
+    if regions is not None:
+        windows = [window for window in windows if _overlaps(window.interval, regions)]
+    windows, first = _shard_records(windows, shard)
     records = []
     with Fasta(fasta) as reference:
         for window in windows:
             check_in_contig(reference, window.interval)
             records.append((window.name, window_sequence(reference, window.interval, flank=0)))
-    return records
+    return records, first
 
 
 def embed(
@@ -180,21 +241,34 @@ def embed(
     batch_size: BatchSizeOption = 8,
     precision: PrecisionOption = PrecisionChoice.fp32,
     threads: ThreadsOption = 0,
+    regions: RegionsOption = None,
+    regions_file: RegionsFileOption = None,
+    shard: ShardOption = None,
 ) -> None:
     """Per-nucleotide embeddings (last layer) of sequences or genomic intervals.
 
     Interval sequences are read on their strand (reverse complement for '-'), unstranded BED
     lines on '+'. Values are float32; row i is nucleotide i of the record (special tokens are
-    dropped).
+    dropped). --regions keeps the BED/GTF features that overlap a region (whole features);
+    --shard I/N embeds the I-th contiguous part of the records (HDF5 datasets keep their index
+    in the unsharded run, so the shards together hold exactly the unsharded output).
     """
+    from rnatools.sharding import parse_regions
+
+    wanted = parse_regions(regions, regions_file)
+    if wanted is not None and sequences is not None:
+        raise UsageError(
+            "--regions/--regions-file select genomic features: use --fasta with --bed/--gtf"
+        )
     suffix = output.name.lower()
     if not suffix.endswith((".npz", ".h5", ".hdf5")):
         raise UsageError(f"--output {output}: use a .npz or .h5 name")
     if (sequences is None) == (fasta is None):
         raise UsageError("give either --sequences or --fasta with --bed/--gtf")
-    records = (
-        _read_sequences(sequences) if sequences is not None else _genomic_records(fasta, bed, gtf)
-    )
+    if sequences is not None:
+        records, first = _shard_records(_read_sequences(sequences), shard)
+    else:
+        records, first = _genomic_records(fasta, bed, gtf, wanted, shard)
     lm = _load(model, weights, device, precision, threads, pad_to_max)
     names = [name for name, _ in records]
     if len(set(names)) != len(names):
@@ -220,7 +294,7 @@ def embed(
             )
             group = store.create_group("embeddings")
             group.attrs["model"] = model
-            for index, array in enumerate(arrays):
+            for index, array in enumerate(arrays, start=first):
                 group.create_dataset(str(index), data=array)
     log.info("wrote %d embeddings (%s) to %s", len(arrays), pool.value, output)
 
@@ -244,7 +318,7 @@ def _parse_masks(name: str, sequence: str) -> tuple[str, list[int]]:
 def mlm(
     model: ModelOption,
     sequences: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--sequences",
             "-s",
@@ -253,7 +327,7 @@ def mlm(
             help="FASTA; records with <mask> are filled in, plain records get every position "
             "masked in turn (pseudo-log-likelihood).",
         ),
-    ],
+    ] = None,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Per-position TSV (.tsv, .tsv.gz or - ).")
     ] = Path("-"),
@@ -273,16 +347,38 @@ def mlm(
     batch_size: BatchSizeOption = 16,
     precision: PrecisionOption = PrecisionChoice.fp32,
     threads: ThreadsOption = 0,
+    fasta: Annotated[
+        Path | None,
+        typer.Option(
+            "--fasta",
+            "-f",
+            exists=True,
+            dir_okay=False,
+            help="Reference FASTA (plain or bgzip): with --regions/--regions-file, each region "
+            "(forward strand) is a record named chrom:start-end (1-based inclusive).",
+        ),
+    ] = None,
+    regions: RegionsOption = None,
+    regions_file: RegionsFileOption = None,
+    shard: ShardOption = None,
 ) -> None:
     """Masked-language-model probabilities of the four nucleotides.
 
     Output columns: name, position (1-based in the record), ref (the letter, or <mask>), p_A,
     p_C, p_G, p_T (probabilities over the four nucleotides only; T stands for U in RNA models),
-    top (the top-k letters with probabilities), log_p_ref (nats; empty at <mask>).
+    top (the top-k letters with probabilities), log_p_ref (nats; empty at <mask>). --shard I/N
+    does the I-th contiguous part of the records; `rnatools merge` joins the shards' TSVs
+    (and --pll TSVs) into the unsharded ones.
     """
     import torch
 
-    records = _read_sequences(sequences)
+    if sequences is not None:
+        if fasta is not None or regions or regions_file is not None:
+            raise UsageError("give either --sequences or --fasta with --regions/--regions-file")
+        records = _read_sequences(sequences)
+    else:
+        records = _region_records(fasta, regions, regions_file)
+    records, _ = _shard_records(records, shard)
     lm = _load(model, weights, device, precision, threads)
     rows: list[str] = []
     summaries: list[str] = []
@@ -365,9 +461,6 @@ def _write_bigwigs(
 
 def ism(
     fasta: FastaOption,
-    region: Annotated[
-        str, typer.Option("--region", "-r", help="chrom:start-end, 1-based inclusive.")
-    ],
     output: Annotated[
         Path,
         typer.Option(
@@ -407,8 +500,25 @@ def ism(
     batch_size: BatchSizeOption = 32,
     precision: PrecisionOption = PrecisionChoice.fp32,
     threads: ThreadsOption = 0,
+    region: Annotated[
+        str | None,
+        typer.Option(
+            "--region",
+            "-r",
+            help="chrom:start-end, 1-based inclusive (or use --regions / --regions-file).",
+        ),
+    ] = None,
+    regions: RegionsOption = None,
+    regions_file: RegionsFileOption = None,
+    shard: ShardOption = None,
 ) -> None:
     """In-silico saturation mutagenesis: all three SNVs at every position of a region.
+
+    Several regions (--region, --regions, --regions-file) are done in the order given, their
+    rows one after the other. --shard I/N does the I-th contiguous part of the positions (cut
+    in blocks of 64 nt from each region's start, see rnatools.sharding.shard_intervals); the N
+    TSV shards joined by `rnatools merge` equal the unsharded TSV byte for byte. bigWig output
+    takes one region and no --shard.
 
     kl_context (SpliceBERT, doi:10.1093/bib/bbae163): sum over d = 1..max-distance of
     ln(max((KL(p-d) + KL(p+d)) / 2, 1e-6)), KL(i) = KL(P_alt(i) || P_ref(i)) of the unmasked
@@ -418,46 +528,60 @@ def ism(
     """
     from rnatools.io.fasta import Fasta
     from rnatools.scoring.zero_shot import saturation_mutagenesis
-    from rnatools.windows import check_in_contig, parse_region
+    from rnatools.sharding import parse_regions, parse_shard, shard_intervals
+    from rnatools.windows import check_in_contig
 
-    interval = parse_region(region)
+    wanted = parse_regions([*([region] if region else []), *(regions or [])], regions_file)
+    if wanted is None:
+        raise UsageError("give the region(s) to mutate: --region, --regions or --regions-file")
     name = output.name.lower()
     bigwig = name.endswith((".bw", ".bigwig"))
     if not bigwig and str(output) != "-" and not name.endswith((".tsv", ".tsv.gz", ".txt")):
         raise UsageError(f"--output {output}: use a .tsv, .tsv.gz or .bw name")
+    if bigwig and (len(wanted) != 1 or shard is not None):
+        raise UsageError(
+            "bigWig output takes one region and no --shard; write TSV shards and join them "
+            "with `rnatools merge`"
+        )
+    parts = shard_intervals(wanted, parse_shard(shard), ISM_BLOCK_NT)
+    if shard is not None:
+        log.info("shard %s: %s", shard, ", ".join(str(part) for part in parts) or "nothing")
     lm = _load(model, weights, device, precision, threads)
     window = window or min(510, lm.max_length)
     if window > lm.max_length:
         raise UsageError(f"--window {window} exceeds the {lm.max_length} nt {model} takes")
     half = window // 2
     with Fasta(fasta) as reference:
-        chrom = check_in_contig(reference, interval)
-        start0, end0 = interval.start, interval.end
-        context = reference.fetch_padded(chrom, start0 - half, end0 + window - 1 - half)
+        for interval in wanted:
+            check_in_contig(reference, interval)
+        contexts = []
+        for part in parts:
+            chrom = reference.resolve(part.chrom)
+            context = reference.fetch_padded(chrom, part.start - half, part.end + window - 1 - half)
+            contexts.append((chrom, part.start, part.end, context))
         sizes = dict(reference.lengths)
-    length = end0 - start0
+    total = sum(end0 - start0 for _, start0, end0, _ in contexts)
     log.info(
-        "ism %s:%d-%d (%d nt, %d SNVs), %d-nt windows",
-        chrom,
-        start0 + 1,
-        end0,
-        length,
-        3 * length,
-        window,
+        "ism: %d nt (%d SNVs) in %d part(s), %d-nt windows", total, 3 * total, len(parts), window
     )
-    with progress_bar("ism", total=length, unit="positions") as bar:
-        result = saturation_mutagenesis(
-            lm,
-            context,
-            length,
-            window,
-            strand=strand.value,
-            max_distance=max_distance,
-            batch_size=batch_size,
-            masked_marginal=masked_marginal,
-            progress=bar.advance,
-        )
+    results = []
+    with progress_bar("ism", total=total, unit="positions") as bar:
+        for chrom, start0, end0, context in contexts:
+            result = saturation_mutagenesis(
+                lm,
+                context,
+                end0 - start0,
+                window,
+                strand=strand.value,
+                max_distance=max_distance,
+                batch_size=batch_size,
+                masked_marginal=masked_marginal,
+                chunk_positions=ISM_BLOCK_NT,
+                progress=bar.advance,
+            )
+            results.append((chrom, start0, result))
     if bigwig:
+        ((chrom, start0, result),) = results
         prefix = (
             str(output)[: -len(".bw")] if name.endswith(".bw") else str(output)[: -len(".bigwig")]
         )
@@ -475,19 +599,22 @@ def ism(
         return
     with atomic_output(output, "w") as handle:
         handle.write("chrom\tpos\tref\talt\tstrand\tkl_context\tdelta_logp\n")
-        for offset in range(length):
-            pos1 = start0 + offset + 1
-            ref = result.ref[offset]
-            for column in range(3):
-                alt = result.alt[offset, column]
-                if alt == "N":
-                    continue
-                kl = result.kl_context[offset, column]
-                delta = result.delta_logp[offset, column]
-                delta_text = "" if np.isnan(delta) else f"{delta:.6f}"
-                handle.write(
-                    f"{chrom}\t{pos1}\t{ref}\t{alt}\t{strand.value}\t{kl:.4f}\t{delta_text}\n"
-                )
+        for chrom, start0, result in results:
+            _write_ism_rows(handle, chrom, start0, result, strand.value)
+
+
+def _write_ism_rows(handle, chrom: str, start0: int, result, strand: str) -> None:
+    for offset in range(len(result.ref)):
+        pos1 = start0 + offset + 1
+        ref = result.ref[offset]
+        for column in range(3):
+            alt = result.alt[offset, column]
+            if alt == "N":
+                continue
+            kl = result.kl_context[offset, column]
+            delta = result.delta_logp[offset, column]
+            delta_text = "" if np.isnan(delta) else f"{delta:.6f}"
+            handle.write(f"{chrom}\t{pos1}\t{ref}\t{alt}\t{strand}\t{kl:.4f}\t{delta_text}\n")
 
 
 def register(app: typer.Typer) -> None:

@@ -21,11 +21,15 @@ DeviceOption = Annotated[
 ]
 BatchSizeOption = Annotated[
     int,
-    typer.Option("--batch-size", min=1, help="Windows per model call; lower it if memory runs out."),
+    typer.Option(
+        "--batch-size", min=1, help="Windows per model call; lower it if memory runs out."
+    ),
 ]
 ThreadsOption = Annotated[
     int,
-    typer.Option("--threads", min=0, help="CPU threads for torch and htslib (0 = library default)."),
+    typer.Option(
+        "--threads", min=0, help="CPU threads for torch and htslib (0 = library default)."
+    ),
 ]
 PrecisionOption = Annotated[
     PrecisionChoice,
@@ -36,7 +40,9 @@ PrecisionOption = Annotated[
 ]
 FastaOption = Annotated[
     Path,
-    typer.Option("--fasta", "-f", help="Reference FASTA, plain or bgzip (.fai/.gzi built if missing)."),
+    typer.Option(
+        "--fasta", "-f", help="Reference FASTA, plain or bgzip (.fai/.gzi built if missing)."
+    ),
 ]
 WeightsOption = Annotated[
     Path | None,
