@@ -265,17 +265,10 @@ def test_not_a_checkpoint(tmp_path: Path) -> None:
         load_rnamsm(path)
 
 
-# The line rnatools.models.lm.MODELS needs for ``load_lm("rnamsm")`` (added by lm.py's owner).
-RNAMSM_ENTRY = lm.ModelEntry(
-    "rnatools.models.rnamsm", "load_rnamsm_lm", WEIGHTS_ENVIRONMENT_VARIABLE, "see the error text"
-)
-
-
 @pytest.mark.weights
 def test_language_model_interface_matches_the_oracle(
-    rnamsm_fixtures: Path, oracle: dict[str, np.ndarray], monkeypatch
+    rnamsm_fixtures: Path, oracle: dict[str, np.ndarray]
 ) -> None:
-    monkeypatch.setitem(lm.MODELS, "rnamsm", lm.MODELS.get("rnamsm", RNAMSM_ENTRY))
     model = lm.load_lm("rnamsm", rnamsm_fixtures / LAYOUTS["multimolecule-folder"])
     assert isinstance(model, RNAMSMLanguageModel)
     assert (model.max_length, model.hidden_size) == (1023, 64)

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from rnatools.cli.console import stderr
+from rnatools.cli.console import progress_bar, stderr
 from rnatools.cli.options import (
     BatchSizeOption,
     DeviceOption,
@@ -136,6 +136,7 @@ def run_annotate(
         MalformedRecord,
         VcfWriter,
         add_header_line,
+        check_index,
         open_vcf,
     )
     from rnatools.scoring.delta import (
@@ -150,8 +151,7 @@ def run_annotate(
 
     if not 0 <= distance <= MAX_DISTANCE_LIMIT:
         raise UsageError(f"-d/--distance must be in 0-{MAX_DISTANCE_LIMIT}, got {distance}")
-    if index is not None and (output_path == "-" or not output_path.endswith((".gz", ".bcf"))):
-        raise UsageError("--index needs a .vcf.gz or .bcf output file")
+    check_index(output_path, index)  # type: ignore[arg-type]
     if not models or any(name not in ANNOTATE_MODELS for name in models):
         raise UsageError(f"models must be some of {', '.join(ANNOTATE_MODELS)}, got {models}")
     lm_options = None
@@ -313,14 +313,17 @@ def run_annotate(
         selected = select_records(
             vcf, input_path, regions=parse_regions(regions, regions_file), shard=parse_shard(shard)
         )
-        for record in selected:
-            block.append(record)
-            records_seen += 1
-            if len(block) >= block_size:
+        with progress_bar("annotating", total=None, unit="records") as progress:
+            for record in selected:
+                block.append(record)
+                records_seen += 1
+                if len(block) >= block_size:
+                    flush(block)
+                    progress.advance(len(block))
+                    block = []
+            if block or not writers:
                 flush(block)
-                block = []
-        if block or not writers:
-            flush(block)
+                progress.advance(len(block))
     elapsed = time.perf_counter() - started
     summary = ", ".join(f"{reason} {count}" for reason, count in sorted(counts.items())) or "none"
     work = []

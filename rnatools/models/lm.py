@@ -8,7 +8,8 @@ vocabulary rows (``N``, IUPAC codes, specials) never enter a score.
 
 Model names: ``splicebert`` (SpliceBERT.1024nt), ``splicebert-510`` (SpliceBERT.510nt),
 ``splicebert-human-510`` (SpliceBERT-human.510nt), ``rnabert``, ``rnamsm`` (single sequence as
-an alignment of depth 1); more are added to :data:`MODELS`.
+an alignment of depth 1); each is an entry of :data:`rnatools.models.registry.MODELS` with a
+``loader``.
 """
 
 from __future__ import annotations
@@ -26,69 +27,11 @@ import torch
 from torch import Tensor
 
 from rnatools.errors import InputError, MissingWeightsError, UsageError
+from rnatools.models.registry import MODELS, ModelInfo
 from rnatools.runtime import Precision, autocast
 
 NUCLEOTIDE_COLUMNS = "ACGT"
 """Column order of every ``nucleotide_logits`` array (T stands for U in RNA models)."""
-
-
-@dataclass(frozen=True)
-class ModelEntry:
-    """Where a model's loader lives and where its weights are looked for.
-
-    Attributes:
-        module: module that defines the loader (imported only when the model is used).
-        loader: ``loader(name, weights: Path, device, **options) -> LanguageModel``.
-        env_var: environment variable naming the weights when ``--weights`` is not given.
-        where: one line saying where the public weights can be obtained.
-    """
-
-    module: str
-    loader: str
-    env_var: str
-    where: str
-
-
-_SPLICEBERT_WHERE = (
-    "the original release folders (config.json, vocab.txt, pytorch_model.bin) from "
-    "https://github.com/chenkenbio/SpliceBERT (Zenodo doi:10.5281/zenodo.7995778) or the "
-    "MultiMolecule re-release https://huggingface.co/multimolecule/splicebert"
-)
-
-MODELS: dict[str, ModelEntry] = {
-    "splicebert": ModelEntry(
-        "rnatools.models.splicebert",
-        "load_splicebert",
-        "RNATOOLS_SPLICEBERT_WEIGHTS",
-        _SPLICEBERT_WHERE,
-    ),
-    "splicebert-510": ModelEntry(
-        "rnatools.models.splicebert",
-        "load_splicebert",
-        "RNATOOLS_SPLICEBERT_WEIGHTS",
-        _SPLICEBERT_WHERE,
-    ),
-    "splicebert-human-510": ModelEntry(
-        "rnatools.models.splicebert",
-        "load_splicebert",
-        "RNATOOLS_SPLICEBERT_WEIGHTS",
-        _SPLICEBERT_WHERE,
-    ),
-    "rnabert": ModelEntry(
-        "rnatools.models.rnabert",
-        "load_rnabert",
-        "RNATOOLS_RNABERT_WEIGHTS",
-        "bert_mul_2.pth from https://github.com/mana438/RNABERT (README: Google Drive link)",
-    ),
-    "rnamsm": ModelEntry(
-        "rnatools.models.rnamsm",
-        "load_rnamsm_lm",
-        "RNATOOLS_RNAMSM_WEIGHTS",
-        "the RNA-MSM checkpoint linked from https://github.com/yikunpku/RNA-MSM or the "
-        "MultiMolecule copy https://huggingface.co/multimolecule/rnamsm",
-    ),
-}
-"""Known model names. Other model files add their entry here (one line each)."""
 
 
 class LMOutput(NamedTuple):
@@ -267,32 +210,39 @@ def find_weights(name: str, weights: str | Path | None) -> Path:
         MissingWeightsError: neither is set, or the path does not exist; says where the public
             weights live.
     """
-    entry = model_entry(name)
+    info = model_info(name)
     source = "--weights"
     if weights is None:
-        value = os.environ.get(entry.env_var)
+        value = os.environ.get(info.env_var)
         if not value:
             raise MissingWeightsError(
-                f"no weights for {name}: pass --weights PATH or set {entry.env_var}; the public "
-                f"weights are {entry.where} (rnatools does not download them)"
+                f"no weights for {name}: pass --weights PATH or set {info.env_var}; "
+                f"{info.how_to_get} (rnatools does not download them)"
             )
-        weights, source = value, entry.env_var
+        weights, source = value, info.env_var
     path = Path(weights).expanduser()
     if not path.exists():
-        raise MissingWeightsError(
-            f"{source} {path} does not exist; {name} weights are {entry.where}"
-        )
+        raise MissingWeightsError(f"{source} {path} does not exist; {info.how_to_get}")
     return path
 
 
-def model_entry(name: str) -> ModelEntry:
-    """The :class:`ModelEntry` of ``name``; :class:`UsageError` naming the known models."""
-    try:
-        return MODELS[name]
-    except KeyError:
+def language_models() -> list[str]:
+    """Names of the masked language models of :data:`rnatools.models.registry.MODELS`."""
+    return [name for name, info in MODELS.items() if info.loader]
+
+
+def model_info(name: str) -> ModelInfo:
+    """The registry entry of language model ``name``.
+
+    Raises:
+        UsageError: ``name`` is not a known masked language model; the message lists them.
+    """
+    info = MODELS.get(name)
+    if info is None or not info.loader:
         raise UsageError(
-            f"unknown language model {name!r}; choose one of {', '.join(sorted(MODELS))}"
-        ) from None
+            f"unknown language model {name!r}; choose one of {', '.join(language_models())}"
+        )
+    return info
 
 
 def load_lm(
@@ -306,7 +256,8 @@ def load_lm(
     """Load a masked language model by name.
 
     Args:
-        name: a key of :data:`MODELS` (``splicebert``, ``splicebert-510``,
+        name: a language model of :data:`rnatools.models.registry.MODELS` (``splicebert``,
+            ``splicebert-510``,
             ``splicebert-human-510``, ``rnabert``, ...).
         weights: folder or file; ``None`` reads the model's environment variable.
         device: where to run.
@@ -318,9 +269,9 @@ def load_lm(
         MissingWeightsError: no weights found.
         InputError: the weights cannot be read or do not fit the model.
     """
-    entry = model_entry(name)
+    module, function = model_info(name).loader.split(":")
     path = find_weights(name, weights)
-    loader = getattr(importlib.import_module(entry.module), entry.loader)
+    loader = getattr(importlib.import_module(module), function)
     model = loader(name, path, torch.device(device), **options)
     model.precision = precision
     return model

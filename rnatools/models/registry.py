@@ -35,6 +35,9 @@ class ModelInfo:
         licence: licence of the weights (what the user agrees to by installing them).
         env_var: environment variable pointing at the weights.
         how_to_get: how a user installs the weights.
+        loader: ``"module:function"`` of a masked language model's loader
+            (``function(name, weights: Path, device, **options) -> LanguageModel``), imported only
+            when the model is used; empty for models that are not language models.
     """
 
     name: str
@@ -44,6 +47,7 @@ class ModelInfo:
     licence: str
     env_var: str
     how_to_get: str
+    loader: str = ""
     _locate: Callable[[Path | None], Path | None] | None = field(default=None, repr=False)
 
     def locate(self, weights: Path | None = None) -> Path | None:
@@ -66,9 +70,12 @@ _SPLICEBERT_PAPER = "Chen et al. 2024, Briefings in Bioinformatics 25(3):bbae163
 _SPLICEBERT_DOI = "10.1093/bib/bbae163"
 _SPLICEBERT_LICENCE = "BSD-3-Clause code; weights from Zenodo doi:10.5281/zenodo.7995778"
 _SPLICEBERT_GET = (
-    "download the SpliceBERT checkpoints (Zenodo doi:10.5281/zenodo.7995778) and set "
-    "$RNATOOLS_SPLICEBERT_WEIGHTS to their folder"
+    "download the original release folders (config.json, vocab.txt, pytorch_model.bin) from "
+    "https://github.com/chenkenbio/SpliceBERT (Zenodo doi:10.5281/zenodo.7995778) or the "
+    "MultiMolecule re-release https://huggingface.co/multimolecule/splicebert, and set "
+    "$RNATOOLS_SPLICEBERT_WEIGHTS to a model folder or to the folder holding them"
 )
+_SPLICEBERT_LOADER = "rnatools.models.splicebert:load_splicebert"
 
 MODELS: dict[str, ModelInfo] = {
     info.name: info
@@ -91,6 +98,7 @@ MODELS: dict[str, ModelInfo] = {
             licence=_SPLICEBERT_LICENCE,
             env_var="RNATOOLS_SPLICEBERT_WEIGHTS",
             how_to_get=_SPLICEBERT_GET,
+            loader=_SPLICEBERT_LOADER,
         ),
         ModelInfo(
             name="splicebert-510",
@@ -100,6 +108,7 @@ MODELS: dict[str, ModelInfo] = {
             licence=_SPLICEBERT_LICENCE,
             env_var="RNATOOLS_SPLICEBERT_WEIGHTS",
             how_to_get=_SPLICEBERT_GET,
+            loader=_SPLICEBERT_LOADER,
         ),
         ModelInfo(
             name="splicebert-human-510",
@@ -109,6 +118,7 @@ MODELS: dict[str, ModelInfo] = {
             licence=_SPLICEBERT_LICENCE,
             env_var="RNATOOLS_SPLICEBERT_WEIGHTS",
             how_to_get=_SPLICEBERT_GET,
+            loader=_SPLICEBERT_LOADER,
         ),
         ModelInfo(
             name="rnabert",
@@ -118,9 +128,10 @@ MODELS: dict[str, ModelInfo] = {
             licence="none stated (github.com/mana438/RNABERT has no licence file): local use only",
             env_var="RNATOOLS_RNABERT_WEIGHTS",
             how_to_get=(
-                "download bert_mul_2.pth linked from github.com/mana438/RNABERT and set "
-                "$RNATOOLS_RNABERT_WEIGHTS to it"
+                "download bert_mul_2.pth linked from the README of "
+                "https://github.com/mana438/RNABERT and set $RNATOOLS_RNABERT_WEIGHTS to it"
             ),
+            loader="rnatools.models.rnabert:load_rnabert",
         ),
         ModelInfo(
             name="rnamsm",
@@ -130,9 +141,11 @@ MODELS: dict[str, ModelInfo] = {
             licence="as stated by github.com/yikunpku/RNA-MSM (not redistributed)",
             env_var="RNATOOLS_RNAMSM_WEIGHTS",
             how_to_get=(
-                "download the pre-trained weight linked from github.com/yikunpku/RNA-MSM and set "
+                "download the checkpoint linked from https://github.com/yikunpku/RNA-MSM or the "
+                "MultiMolecule copy https://huggingface.co/multimolecule/rnamsm, and set "
                 "$RNATOOLS_RNAMSM_WEIGHTS to it"
             ),
+            loader="rnatools.models.rnamsm:load_rnamsm_lm",
         ),
     )
 }
