@@ -66,8 +66,6 @@ class ModelInfo:
         return None
 
 
-_SPLICEBERT_PAPER = "Chen et al. 2024, Briefings in Bioinformatics 25(3):bbae163"
-_SPLICEBERT_DOI = "10.1093/bib/bbae163"
 _SPLICEBERT_LICENCE = "BSD-3-Clause code; weights from Zenodo doi:10.5281/zenodo.7995778"
 _SPLICEBERT_GET = (
     "download the original release folders (config.json, vocab.txt, pytorch_model.bin) from "
@@ -75,7 +73,21 @@ _SPLICEBERT_GET = (
     "MultiMolecule re-release https://huggingface.co/multimolecule/splicebert, and set "
     "$RNATOOLS_SPLICEBERT_WEIGHTS to a model folder or to the folder holding them"
 )
-_SPLICEBERT_LOADER = "rnatools.models.splicebert:load_splicebert"
+
+
+def _splicebert(name: str, description: str) -> ModelInfo:
+    """The three SpliceBERT checkpoints share paper, licence, variable and loader."""
+    return ModelInfo(
+        name=name,
+        description=description,
+        paper="Chen et al. 2024, Briefings in Bioinformatics 25(3):bbae163",
+        doi="10.1093/bib/bbae163",
+        licence=_SPLICEBERT_LICENCE,
+        env_var="RNATOOLS_SPLICEBERT_WEIGHTS",
+        how_to_get=_SPLICEBERT_GET,
+        loader="rnatools.models.splicebert:load_splicebert",
+    )
+
 
 MODELS: dict[str, ModelInfo] = {
     info.name: info
@@ -90,35 +102,15 @@ MODELS: dict[str, ModelInfo] = {
             how_to_get="pip install 'rnatools[spliceai]' (or pip install spliceai==1.3.1)",
             _locate=_spliceai_locate,
         ),
-        ModelInfo(
-            name="splicebert",
-            description="SpliceBERT (1024 nt): pre-mRNA masked language model, 72 vertebrates",
-            paper=_SPLICEBERT_PAPER,
-            doi=_SPLICEBERT_DOI,
-            licence=_SPLICEBERT_LICENCE,
-            env_var="RNATOOLS_SPLICEBERT_WEIGHTS",
-            how_to_get=_SPLICEBERT_GET,
-            loader=_SPLICEBERT_LOADER,
+        _splicebert(
+            "splicebert", "SpliceBERT (1024 nt): pre-mRNA masked language model, 72 vertebrates"
         ),
-        ModelInfo(
-            name="splicebert-510",
-            description="SpliceBERT (510 nt, fixed-length): pre-mRNA masked language model",
-            paper=_SPLICEBERT_PAPER,
-            doi=_SPLICEBERT_DOI,
-            licence=_SPLICEBERT_LICENCE,
-            env_var="RNATOOLS_SPLICEBERT_WEIGHTS",
-            how_to_get=_SPLICEBERT_GET,
-            loader=_SPLICEBERT_LOADER,
+        _splicebert(
+            "splicebert-510", "SpliceBERT (510 nt, fixed-length): pre-mRNA masked language model"
         ),
-        ModelInfo(
-            name="splicebert-human-510",
-            description="SpliceBERT (510 nt, human only): pre-mRNA masked language model",
-            paper=_SPLICEBERT_PAPER,
-            doi=_SPLICEBERT_DOI,
-            licence=_SPLICEBERT_LICENCE,
-            env_var="RNATOOLS_SPLICEBERT_WEIGHTS",
-            how_to_get=_SPLICEBERT_GET,
-            loader=_SPLICEBERT_LOADER,
+        _splicebert(
+            "splicebert-human-510",
+            "SpliceBERT (510 nt, human only): pre-mRNA masked language model",
         ),
         ModelInfo(
             name="rnabert",
