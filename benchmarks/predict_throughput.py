@@ -24,7 +24,11 @@ import torch
 from rnatools.genome import Interval
 from rnatools.models.spliceai import load_spliceai
 from rnatools.runtime import resolve_device, set_threads
-from rnatools.scoring.splice_sites import InMemorySequences, predict_splice_sites
+from rnatools.scoring.splice_sites import (
+    DEFAULT_CHUNK_SIZE,
+    InMemorySequences,
+    predict_splice_sites,
+)
 
 
 def measure(model, source, interval, device, *, precision, batch_size, chunk_size, strands):
@@ -52,7 +56,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1_000_000, help="region size in nt")
     parser.add_argument("--device", default="auto",
                         help="cpu, cuda, or auto = cpu and also cuda when present")
-    parser.add_argument("--chunk-size", type=int, nargs="+", default=[5000])
+    parser.add_argument("--chunk-size", type=int, nargs="+", default=[DEFAULT_CHUNK_SIZE])
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--precision", nargs="+", default=["fp32"])
     parser.add_argument("--threads", type=int, default=0)
