@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import importlib.metadata
 import shutil
 from pathlib import Path
 
@@ -20,20 +19,14 @@ import pytest
 from typer.testing import CliRunner
 
 from rnatools.cli.main import app
+from rnatools.models.spliceai_weights import installed_weights
 
 DATA = Path(__file__).parent / "data" / "annotate"
 
 
-def _has_spliceai() -> bool:
-    try:
-        importlib.metadata.distribution("spliceai")
-    except importlib.metadata.PackageNotFoundError:
-        return False
-    return True
-
-
 needs_spliceai = pytest.mark.skipif(
-    not _has_spliceai(), reason="needs the spliceai package (pip install 'rnatools[spliceai]')"
+    installed_weights() is None,
+    reason="needs the spliceai package (pip install 'rnatools[spliceai]')",
 )
 
 _CACHE: dict[bytes, object] = {}

@@ -11,7 +11,6 @@ random fixture (SpliceBERT.510nt-small) and a synthetic genome.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ from typer.testing import CliRunner
 from rnatools.cli.main import app
 from rnatools.io.fasta import Fasta
 from rnatools.models.lm import load_lm
+from rnatools.models.spliceai_weights import installed_weights
 from rnatools.scoring.lm_variants import LMVariantOptions, variant_window
 from rnatools.scoring.zero_shot import score_snvs
 
@@ -30,16 +30,9 @@ FASTA = EXAMPLE / "GRCh38.chr17.brca1.fa.gz"
 COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
 
 
-def _has_spliceai() -> bool:
-    try:
-        importlib.metadata.distribution("spliceai")
-    except importlib.metadata.PackageNotFoundError:
-        return False
-    return True
-
-
 needs_spliceai = pytest.mark.skipif(
-    not _has_spliceai(), reason="needs the spliceai package (pip install 'rnatools[spliceai]')"
+    installed_weights() is None,
+    reason="needs the spliceai package (pip install 'rnatools[spliceai]')",
 )
 
 

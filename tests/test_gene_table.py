@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
-
 import pytest
 from typer.testing import CliRunner
 
@@ -18,18 +16,11 @@ from rnatools.io.gene_table import (
     rows_from_gene_models,
     write_gene_table,
 )
-
-
-def _has_spliceai() -> bool:
-    try:
-        importlib.metadata.distribution("spliceai")
-    except importlib.metadata.PackageNotFoundError:
-        return False
-    return True
-
+from rnatools.models.spliceai_weights import installed_weights
 
 needs_spliceai = pytest.mark.skipif(
-    not _has_spliceai(), reason="needs the spliceai package (pip install 'rnatools[spliceai]')"
+    installed_weights() is None,
+    reason="needs the spliceai package (pip install 'rnatools[spliceai]')",
 )
 
 TABLE = (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import importlib.metadata
 import shutil
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rnatools.cli.main import app
+from rnatools.models.spliceai_weights import installed_weights
 
 ROOT = Path(__file__).parents[1]
 SNAKEFILE = ROOT / "examples" / "workflows" / "snakemake" / "Snakefile"
@@ -37,13 +37,8 @@ def _rnatools_command() -> str:
 
 def _requirements() -> None:
     pytest.importorskip("snakemake", reason="needs snakemake (pip install 'rnatools[test]')")
-    try:
-        importlib.metadata.distribution("spliceai")
-    except importlib.metadata.PackageNotFoundError:
+    if installed_weights() is None:
         pytest.skip("needs the SpliceAI weights: pip install 'rnatools[spliceai]'")
-    help_text = CliRunner().invoke(app, ["annotate", "--help"]).output
-    if "--shard" not in help_text:
-        pytest.skip("needs rnatools annotate --shard")
 
 
 def _write_vcf(path: Path) -> None:
