@@ -21,15 +21,15 @@ import time
 
 import torch
 
+from rnatools.engine import Engine
 from rnatools.models.bert import BertConfig, BertMaskedLM
 from rnatools.models.lm import BertLanguageModel, Vocabulary, load_lm
-from rnatools.runtime import resolve_device
 from rnatools.scoring.zero_shot import score_snvs
 
 SPLICEBERT_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "N", "A", "C", "G", "T"]
 
 
-def random_splicebert(device: torch.device) -> BertLanguageModel:
+def random_splicebert(engine: Engine) -> BertLanguageModel:
     config = BertConfig(
         vocab_size=10,
         hidden_size=512,
@@ -49,7 +49,7 @@ def random_splicebert(device: torch.device) -> BertLanguageModel:
         cls_token="[CLS]",
         sep_token="[SEP]",
     )
-    return BertLanguageModel("splicebert-510", model, vocabulary, device)
+    return BertLanguageModel("splicebert-510", model, vocabulary, engine)
 
 
 def workload(positions: int, window: int = 510, seed: int = 0):
@@ -74,12 +74,12 @@ def measure(
     masked_marginal: bool,
     weights: str | None,
 ) -> dict:
-    device = resolve_device(device_name)
+    engine = Engine(device_name, precision)
+    device = engine.device
     if weights:
-        model = load_lm("splicebert-510", weights, device=device)
+        model = load_lm("splicebert-510", weights, device=device, precision=precision)
     else:
-        model = random_splicebert(device)
-    model.precision = precision
+        model = random_splicebert(engine)
     windows, indices, alts = workload(positions)
     warm = workload(2, seed=1)
     score_snvs(model, *warm, batch_size=batch_size, masked_marginal=masked_marginal)

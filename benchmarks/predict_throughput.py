@@ -21,9 +21,9 @@ import time
 import numpy as np
 import torch
 
+from rnatools.engine import Engine, set_threads
 from rnatools.genome import Interval
-from rnatools.models.spliceai import load_spliceai
-from rnatools.runtime import resolve_device, set_threads
+from rnatools.models.registry import load_model
 from rnatools.scoring.splice_sites import (
     DEFAULT_CHUNK_SIZE,
     InMemorySequences,
@@ -31,18 +31,19 @@ from rnatools.scoring.splice_sites import (
 )
 
 
-def measure(model, source, interval, device, *, precision, batch_size, chunk_size, strands):
+def measure(model, source, interval, engine, *, batch_size, chunk_size, strands):
+    device = engine.device
     intervals = [interval.with_strand(s) for s in strands]
     # Warm-up on a short piece (allocations, oneDNN/cuDNN kernel choice).
     short = Interval(interval.chrom, 0, min(chunk_size, interval.length), "+")
-    for _ in predict_splice_sites(model, source, [short], device=device, precision=precision,
+    for _ in predict_splice_sites(model, source, [short], engine=engine,
                                   batch_size=batch_size, chunk_size=chunk_size):
         pass
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     start = time.perf_counter()
     total = 0
-    for track in predict_splice_sites(model, source, intervals, device=device, precision=precision,
+    for track in predict_splice_sites(model, source, intervals, engine=engine,
                                       batch_size=batch_size, chunk_size=chunk_size):
         total += track.end - track.start
     if device.type == "cuda":
@@ -73,21 +74,23 @@ def main() -> None:
     interval = Interval("bench", 5000, 5000 + args.size)
     strands = ["+", "-"] if args.strand == "both" else ["+"]
 
-    devices = [resolve_device("cpu")]
+    devices = ["cpu"]
     if args.device == "auto" and torch.cuda.is_available():
-        devices.append(resolve_device("cuda"))
+        devices.append("cuda")
     elif args.device != "auto":
-        devices = [resolve_device(args.device)]
+        devices = [args.device]
 
     results = []
-    for device in devices:
-        model = load_spliceai(device=device)
+    for device_name in devices:
+        model = load_model("spliceai", engine=Engine(device_name))
         kernels = [True, False] if args.compare_conv else [True]
         for conv2d in kernels:
-            model.set_conv2d(conv2d)
+            model.ensemble.set_conv2d(conv2d)
             for precision in args.precision:
-                if precision == "fp16" and device.type == "cpu":
+                if precision == "fp16" and device_name == "cpu":
                     continue
+                engine = Engine(device_name, precision)
+                device = engine.device
                 for chunk_size in args.chunk_size:
                     row = {
                         "device": str(device),
@@ -99,7 +102,7 @@ def main() -> None:
                         "chunk_size": chunk_size,
                         "batch_size": args.batch_size,
                         "strands": "".join(strands),
-                        **measure(model, source, interval, device, precision=precision,
+                        **measure(model, source, interval, engine,
                                   batch_size=args.batch_size, chunk_size=chunk_size,
                                   strands=strands),
                     }

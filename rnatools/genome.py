@@ -1,17 +1,18 @@
-"""Genomic intervals and contig names.
+"""Genomic intervals and contig names: the one region parser and the one interval merge.
 
 Intervals are 0-based half-open (``start`` included, ``end`` excluded), like BED and Python slices.
-1-based coordinates (VCF ``POS``, GTF columns) are converted once, where they are read, into
-variables named ``start0``/``pos0``.
+1-based coordinates (VCF ``POS``, GTF columns, ``chrom:start-end`` region texts) are converted
+once, where they are read, into variables named ``start0``/``pos0``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from rnatools.errors import ContigNotFoundError
+from rnatools.errors import ContigNotFoundError, UsageError
 
 Strand = Literal["+", "-", "."]
 
@@ -107,3 +108,82 @@ class ContigMap:
 
     def __contains__(self, name: str) -> bool:
         return self.get(name) is not None
+
+
+_REGION = re.compile(r"^(?P<chrom>[^:\s]+):(?P<start>[\d,]+)-(?P<end>[\d,]+)$")
+
+
+def parse_region(text: str, *, parameter: str = "region") -> Interval:
+    """``chrom:start-end`` (1-based inclusive, as samtools; commas allowed) → 0-based Interval.
+
+    Args:
+        text: the region, e.g. ``chr17:43,044,295-43,125,483``.
+        parameter: the settings field the text comes from, named by the error.
+
+    Returns:
+        Unstranded :class:`Interval` ``[start - 1, end)`` named ``text`` (stripped).
+
+    Raises:
+        UsageError: (``parameter``) not of the form ``chrom:start-end`` with
+            ``1 <= start <= end``.
+    """
+    match = _REGION.match(text.strip())
+    if match is None:
+        raise UsageError(
+            f"{text!r}: expected chrom:start-end (1-based inclusive)", parameter=parameter
+        )
+    start1 = int(match["start"].replace(",", ""))
+    end1 = int(match["end"].replace(",", ""))
+    if start1 < 1 or end1 < start1:
+        raise UsageError(
+            f"{text!r}: expected 1 <= start <= end (1-based inclusive)", parameter=parameter
+        )
+    return Interval(match["chrom"], start1 - 1, end1, ".", text.strip())
+
+
+_STRAND_RANK = {"+": 0, "-": 1, ".": 2}
+
+
+def merge_intervals(
+    intervals: Iterable[Interval], contig_order: Sequence[str] = (), *, stranded: bool = False
+) -> list[Interval]:
+    """Intervals sorted, with overlapping or touching ones of the same contig merged.
+
+    Order: contigs in ``contig_order``, then the others by first appearance; then start, end.
+    Contig names are compared as spelled (resolve them first when spellings may differ).
+
+    Args:
+        intervals: any order.
+        contig_order: contig names in the order wanted (a FASTA's, a VCF header's).
+        stranded: merge only intervals of the same strand and sort by strand first (``+``,
+            ``-``, ``.``): the order bigWig/bedGraph writers need (one file per strand, entries
+            sorted within it); strands are kept, with the name of each run's first interval.
+            Without it, strands are ignored and the result is unstranded and unnamed.
+
+    Returns:
+        Disjoint, non-touching intervals (per strand when ``stranded``), in that order.
+    """
+    rank: dict[str, int] = {name: i for i, name in enumerate(contig_order)}
+    intervals = list(intervals)
+    for interval in intervals:
+        rank.setdefault(interval.chrom, len(rank))
+
+    def key(iv: Interval) -> tuple[int, int, int, int]:
+        return (_STRAND_RANK[iv.strand] if stranded else 0, rank[iv.chrom], iv.start, iv.end)
+
+    merged: list[Interval] = []
+    for iv in sorted(intervals, key=key):
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and last.chrom == iv.chrom
+            and (not stranded or last.strand == iv.strand)
+            and iv.start <= last.end
+        ):
+            if iv.end > last.end:
+                merged[-1] = Interval(last.chrom, last.start, iv.end, last.strand, last.name)
+        elif stranded:
+            merged.append(iv)
+        else:
+            merged.append(Interval(iv.chrom, iv.start, iv.end))
+    return merged

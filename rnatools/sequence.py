@@ -1,4 +1,4 @@
-"""Nucleotide sequences as arrays: one-hot encoding, reverse complement, DNA/RNA letters.
+"""Nucleotide sequences as arrays: one-hot encoding, (reverse) complement, DNA/RNA letters.
 
 Every letter other than A, C, G, T (either case; U counts as T) is encoded as N, an all-zero row.
 SpliceAI 1.3.1 instead maps other IUPAC letters through a modulo quirk (R→C, Y→T, …); rnatools
@@ -21,9 +21,11 @@ for _i, _letters in enumerate(("Aa", "Cc", "Gg", "TtUu")):
 _ONE_HOT = np.zeros((5, 4), dtype=np.float32)
 _ONE_HOT[np.arange(4), np.arange(4)] = 1.0
 
-_COMPLEMENT = bytes.maketrans(
+COMPLEMENT = bytes.maketrans(
     b"ACGTUNacgtunRYKMSWBDHVrykmswbdhv", b"TGCAANtgcaanYRMKSWVHDByrmkswvhdb"
 )
+"""The one complement table of rnatools (``bytes.translate``): A<->T, C<->G, U->A, N->N, IUPAC
+ambiguity letters to their complements, case kept; every other byte unchanged."""
 
 
 def encode_indices(sequence: str) -> np.ndarray:
@@ -70,9 +72,23 @@ def one_hot_batch(sequences: list[str], dtype: np.dtype | type = np.float32) -> 
     return _ONE_HOT.astype(dtype, copy=False)[indices]
 
 
+def complement(sequence: str) -> str:
+    """Complement of a DNA sequence, not reversed (a single base: its complement); case and IUPAC
+    ambiguity letters are kept (U→A), other characters are unchanged (:data:`COMPLEMENT`).
+
+    Raises:
+        UnicodeEncodeError: a non-ASCII character.
+    """
+    return sequence.encode("ascii").translate(COMPLEMENT).decode("ascii")
+
+
 def reverse_complement(sequence: str) -> str:
-    """Reverse complement of a DNA sequence; case and IUPAC ambiguity letters are kept (U→A)."""
-    return sequence.encode("ascii").translate(_COMPLEMENT)[::-1].decode("ascii")
+    """Reverse complement of a DNA sequence; case and IUPAC ambiguity letters are kept (U→A).
+
+    Raises:
+        UnicodeEncodeError: a non-ASCII character.
+    """
+    return sequence.encode("ascii").translate(COMPLEMENT)[::-1].decode("ascii")
 
 
 def to_rna(sequence: str) -> str:

@@ -2,14 +2,14 @@
 
 Two ideas, one rule each:
 
-* **Regions** (``--regions chr:start-end``, repeatable, or ``--regions-file FILE.bed``) restrict
+* **Regions** (settings ``regions``: ``chr:start-end`` texts; ``regions_file``: a BED) restrict
   the work to genomic ranges. Text regions are 1-based inclusive like samtools; BED files and
   everything inside rnatools are 0-based half-open. A VCF record belongs to a region when its
   first reference base (``POS``) lies inside it, so a record is never counted twice. A bgzipped
   VCF with a tabix/CSI index is read by region (htslib jumps to each region); any other input is
   scanned and filtered.
-* **Shards** (``--shard I/N``, ``I`` 1-based) split the work into ``N`` contiguous parts of
-  similar cost, so that **the shard outputs, concatenated in shard order, are the unsharded
+* **Shards** (setting ``shard``: ``I/N``, ``I`` 1-based) split the work into ``N`` contiguous
+  parts of similar cost, so that **the shard outputs, concatenated in shard order, are the unsharded
   output** (headers once; ``rnatools merge`` does that). Every rule below keeps input order and
   hands out contiguous runs, which is what makes the concatenation exact for *any* input, sorted
   or not:
@@ -28,10 +28,14 @@ Two ideas, one rule each:
   - plain records (sequences for ``embed``/``mlm``/``ism``, :func:`shard_range`): shard ``k``
     (0-based) gets records ``[k * M // N, (k + 1) * M // N)``.
 
+A shard that gets no work (e.g. a small VCF whose records all lie in one block) is logged as a
+warning that names it; its outputs hold headers only.
+
 Outputs are written atomically (a temporary file renamed at the end), so a workflow engine's own
 rule — rerun a job whose output is missing — is the restart logic; there are no checkpoints.
 
-This module does not import typer or rich (library code raises :mod:`rnatools.errors`).
+This module does not import typer or rich: it raises :mod:`rnatools.errors` naming parameters
+(``shard``, ``regions``, ``regions_file``, ``block_nt``, ``count``), never command-line flags.
 """
 
 from __future__ import annotations
@@ -44,9 +48,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rnatools.errors import InputError, UsageError
-from rnatools.genome import ContigMap, Interval
+from rnatools.genome import ContigMap, Interval, merge_intervals, parse_region
 from rnatools.io.bed import read_bed
-from rnatools.windows import parse_region
 
 if TYPE_CHECKING:  # pysam is imported only by the functions that read VCFs
     import pysam
@@ -70,7 +73,9 @@ class Shard:
 
     def __post_init__(self) -> None:
         if self.count < 1 or not 0 <= self.index < self.count:
-            raise UsageError(f"shard {self.index + 1}/{self.count}: expected 1 <= I <= N")
+            raise UsageError(
+                f"{self.index + 1}/{self.count}: expected I/N with 1 <= I <= N", parameter="shard"
+            )
 
     @property
     def number(self) -> int:
@@ -81,20 +86,21 @@ class Shard:
         return f"{self.number}/{self.count}"
 
 
-def parse_shard(text: str | None) -> Shard | None:
-    """``"I/N"`` (1-based, ``1 <= I <= N``) → :class:`Shard`; ``None`` → ``None`` (no sharding).
+def parse_shard(text: str | Shard | None, *, parameter: str = "shard") -> Shard | None:
+    """``"I/N"`` (1-based, ``1 <= I <= N``) → :class:`Shard`; ``None`` → ``None`` (no sharding);
+    a :class:`Shard` is returned as it is.
 
     Raises:
-        UsageError: not of the form ``I/N`` with ``1 <= I <= N``.
+        UsageError: (``parameter``) not of the form ``I/N`` with ``1 <= I <= N``.
     """
-    if text is None:
-        return None
+    if text is None or isinstance(text, Shard):
+        return text
     match = _SHARD.match(text)
-    if match is None:
-        raise UsageError(f"--shard {text!r}: expected I/N with 1 <= I <= N, e.g. 3/8")
-    index1, count = int(match["index"]), int(match["count"])
+    index1, count = (int(match["index"]), int(match["count"])) if match else (0, 0)
     if count < 1 or not 1 <= index1 <= count:
-        raise UsageError(f"--shard {text!r}: expected I/N with 1 <= I <= N, e.g. 3/8")
+        raise UsageError(
+            f"{text!r}: expected I/N with 1 <= I <= N, e.g. 3/8", parameter=parameter
+        )
     return Shard(index1 - 1, count)
 
 
@@ -108,14 +114,14 @@ def parse_regions(
         lines, in the order given; ``None`` when neither is given (no restriction).
 
     Raises:
-        UsageError: a malformed region text.
+        UsageError: (parameter ``regions``) a malformed region text.
         InputError: a missing or malformed BED file (file and line named), or one with no
             intervals.
     """
     texts = list(texts or [])
     if not texts and regions_file is None:
         return None
-    regions = [parse_region(text) for text in texts]
+    regions = [parse_region(text, parameter="regions") for text in texts]
     if regions_file is not None:
         from_file = [
             Interval(iv.chrom, iv.start, iv.end, ".", iv.name) for iv in read_bed(regions_file)
@@ -126,23 +132,6 @@ def parse_regions(
     return regions
 
 
-def merge_regions(regions: Iterable[Interval], contig_order: Sequence[str] = ()) -> list[Interval]:
-    """Regions sorted (contigs in ``contig_order``, then others by first appearance, then start)
-    with overlapping or touching ones merged; strands and names dropped."""
-    first_seen: dict[str, int] = {name: i for i, name in enumerate(contig_order)}
-    regions = list(regions)
-    for region in regions:
-        first_seen.setdefault(region.chrom, len(first_seen))
-    merged: list[Interval] = []
-    for region in sorted(regions, key=lambda r: (first_seen[r.chrom], r.start, r.end)):
-        last = merged[-1] if merged else None
-        if last is not None and last.chrom == region.chrom and region.start <= last.end:
-            merged[-1] = Interval(last.chrom, last.start, max(last.end, region.end))
-        else:
-            merged.append(Interval(region.chrom, region.start, region.end))
-    return merged
-
-
 # ---------------------------------------------------------------------------------------------
 # Pure rules (no I/O): which contiguous part of the work a shard gets.
 
@@ -151,11 +140,18 @@ def shard_range(total: int, shard: Shard | None) -> range:
     """Items ``[k * total // N, (k + 1) * total // N)`` for shard ``k`` (0-based) of ``N``.
 
     The ``N`` ranges are disjoint, contiguous, in order, cover ``range(total)`` and differ in
-    length by at most one. ``shard=None`` gives ``range(total)``.
+    length by at most one. ``shard=None`` gives ``range(total)``. An empty part is logged as a
+    warning.
     """
     if shard is None:
         return range(total)
-    return range(shard.index * total // shard.count, (shard.index + 1) * total // shard.count)
+    part = range(shard.index * total // shard.count, (shard.index + 1) * total // shard.count)
+    if not part:
+        log.warning(
+            "shard %s is empty: %d records for %d shards; its output holds no records",
+            shard, total, shard.count,
+        )  # fmt: skip
+    return part
 
 
 def run_lengths(keys: Iterable[Hashable | None]) -> list[int]:
@@ -189,7 +185,7 @@ def split_runs(lengths: Sequence[int], count: int) -> list[range]:
     ``range(M)``; a shard may be empty when runs are long.
     """
     if count < 1:
-        raise UsageError(f"shard count must be >= 1, got {count}")
+        raise UsageError(f"shard count must be >= 1, got {count}", parameter="count")
     total = sum(lengths)
     bounds = [0] * (count + 1)  # bounds[k] = first item of shard k
     owner = 0
@@ -215,11 +211,13 @@ def shard_intervals(
     (as in :func:`split_runs`); consecutive blocks of one interval are joined. Strand and name
     are kept.
 
+    Logs a warning when ``shard`` gets no nucleotide (an empty shard).
+
     Raises:
-        UsageError: ``block_nt < 1``.
+        UsageError: (parameter ``block_nt``) ``block_nt < 1``.
     """
     if block_nt < 1:
-        raise UsageError(f"block size must be >= 1 nt, got {block_nt}")
+        raise UsageError(f"block size must be >= 1 nt, got {block_nt}", parameter="block_nt")
     if shard is None:
         return list(intervals)
     total = sum(interval.length for interval in intervals)
@@ -241,6 +239,12 @@ def shard_intervals(
             selected.append(
                 Interval(interval.chrom, part_start, part_end, interval.strand, interval.name)
             )
+    if not selected:
+        log.warning(
+            "shard %s is empty: none of the %s nt falls to it (blocks of %s nt are not split); "
+            "its output holds no values",
+            shard, f"{total:,}", f"{block_nt:,}",
+        )  # fmt: skip
     return selected
 
 
@@ -255,7 +259,7 @@ def restrict_intervals(
     intervals = list(intervals)
     if regions is None:
         return intervals
-    merged = merge_regions(regions)
+    merged = merge_intervals(regions)
     contigs = ContigMap(iv.chrom for iv in merged)
     pieces: list[Interval] = []
     for interval in intervals:
@@ -311,7 +315,7 @@ def region_records(
             log.info("no records on %s in %s (contig absent from the index)", region.chrom, path)
             continue
         spelled.append(Interval(chrom or region.chrom, region.start, region.end))
-    merged = merge_regions(spelled, header_contigs)
+    merged = merge_intervals(spelled, header_contigs)
     if not indexed:
         contigs = ContigMap(r.chrom for r in merged)
         for record in iter_records(vcf, path):
@@ -345,18 +349,28 @@ def variant_shard_range(
     :func:`split_runs`.
 
     Raises:
-        UsageError: ``path`` is standard input (a shard needs two passes over the file).
+        UsageError: (parameter ``shard``) ``path`` is standard input (a shard needs two passes
+            over the file).
         InputError: the file is missing or not a VCF/BCF.
     """
+    return _variant_shard_ranges(path, shard.count, regions, block_nt)[shard.index]
+
+
+def _variant_shard_ranges(
+    path: str | Path, count: int, regions: Sequence[Interval] | None, block_nt: int
+) -> list[range]:
+    """The record ranges of all ``count`` shards (see :func:`variant_shard_range`)."""
     from rnatools.io.vcf import open_vcf
 
     if str(path) == "-":
-        raise UsageError("--shard needs an input file (-i FILE): standard input cannot be reread")
+        raise UsageError(
+            "a shard needs an input file: standard input cannot be read twice", parameter="shard"
+        )
     with open_vcf(path) as vcf:
         lengths = run_lengths(
             _block_key(record, block_nt) for record in region_records(vcf, path, regions)
         )
-    return split_runs(lengths, shard.count)[shard.index]
+    return split_runs(lengths, count)
 
 
 def select_records(
@@ -367,22 +381,29 @@ def select_records(
     shard: Shard | None = None,
     block_nt: int = DEFAULT_VARIANT_BLOCK_NT,
 ) -> Iterator[pysam.VariantRecord | MalformedRecord]:
-    """The records of an open VCF that a ``--regions``/``--shard`` run works on, in order.
+    """The records of an open VCF that a run restricted to ``regions`` and ``shard`` works on,
+    in order.
 
     Drop-in for ``iter_records(vcf, path)`` in a command's main loop. With a shard, the file at
     ``path`` is first read once more (:func:`variant_shard_range`) and reading stops after the
-    shard's last record.
+    shard's last record. An empty shard is logged as a warning.
 
     Raises:
-        UsageError: a shard with ``path == "-"``.
+        UsageError: (parameter ``shard``) a shard with ``path == "-"``.
     """
     if shard is None:
         yield from region_records(vcf, path, regions)
         return
-    wanted = variant_shard_range(path, shard, regions, block_nt)
-    log.info("shard %s: records %d-%d", shard, wanted.start + 1, wanted.stop)
+    parts = _variant_shard_ranges(path, shard.count, regions, block_nt)
+    wanted, total = parts[shard.index], parts[-1].stop
     if not wanted:
+        log.warning(
+            "shard %s is empty: none of the %d records falls to it (records of one %s-nt block "
+            "are not split); its output holds the header only",
+            shard, total, f"{block_nt:,}",
+        )  # fmt: skip
         return
+    log.info("shard %s: records %d-%d of %d", shard, wanted.start + 1, wanted.stop, total)
     for number, record in enumerate(region_records(vcf, path, regions)):
         if number >= wanted.stop:
             return
@@ -393,7 +414,6 @@ def select_records(
 __all__ = [
     "DEFAULT_VARIANT_BLOCK_NT",
     "Shard",
-    "merge_regions",
     "parse_regions",
     "parse_shard",
     "region_records",

@@ -9,21 +9,19 @@ This is the one implementation every command uses to cut model inputs out of a r
 * the sequence is returned on the feature's strand: reverse complement for ``'-'``; unstranded
   (``'.'``) features read as ``'+'``.
 
-Feature sources (GTF/GFF3 genes, BED intervals, ``chr:start-end`` regions) become
-:class:`Window` records through :func:`gene_windows`, :func:`interval_windows` and
-:func:`parse_region`.
+Feature sources (GTF/GFF3 genes, BED intervals, ``chr:start-end`` regions parsed by
+:func:`rnatools.genome.parse_region`) become :class:`Window` records through
+:func:`gene_windows` and :func:`interval_windows`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from rnatools.errors import InputError, UsageError
 from rnatools.genome import Interval
-from rnatools.io.fasta import Fasta
 from rnatools.io.gtf import Gene, Transcript, canonical_transcript
 from rnatools.sequence import reverse_complement
 
@@ -33,8 +31,23 @@ TranscriptChoice = Literal["canonical", "all"]
 UnstrandedChoice = Literal["+", "-", "both"]
 
 
+class SequenceSource(Protocol):
+    """What cutting windows needs from a reference: :class:`rnatools.io.fasta.Fasta` is one, and
+    so is :class:`rnatools.scoring.splice_sites.InMemorySequences` (plain sequences)."""
+
+    lengths: Mapping[str, int]
+
+    def resolve(self, chrom: str) -> str:
+        """The source's spelling of contig ``chrom`` (raises ContigNotFoundError)."""
+        ...
+
+    def fetch_padded(self, chrom: str, start: int, end: int) -> str:
+        """Forward-strand letters of ``[start, end)``, ``N`` past either contig end."""
+        ...
+
+
 def window_sequence(
-    fasta: Fasta,
+    fasta: SequenceSource,
     interval: Interval,
     flank: int = DEFAULT_FLANK,
     mask_outside: tuple[int, int] | None = None,
@@ -42,7 +55,8 @@ def window_sequence(
     """Sequence of ``interval`` plus ``flank`` nt per side, on the interval's strand.
 
     Args:
-        fasta: reference; ``interval.chrom`` is resolved through its contig names (chr/MT rule).
+        fasta: reference (any :class:`SequenceSource`); ``interval.chrom`` is resolved through
+            its contig names (chr/MT rule).
         interval: 0-based half-open feature bounds; strand ``'-'`` gives the reverse complement,
             ``'+'`` and ``'.'`` the forward strand.
         flank: nt added on each side (>= 0).
@@ -54,19 +68,62 @@ def window_sequence(
 
     Raises:
         ContigNotFoundError: the contig is not in the FASTA (the message lists those that are).
-        UsageError: ``flank < 0``.
+        UsageError: (parameter ``flank``) ``flank < 0``.
     """
     if flank < 0:
-        raise UsageError(f"flank must be >= 0 nt, got {flank}")
-    window_start = interval.start - flank
-    window_end = interval.end + flank
-    sequence = fasta.fetch_padded(interval.chrom, window_start, window_end)
+        raise UsageError(f"flank must be >= 0 nt, got {flank}", parameter="flank")
+    return cut_window(
+        fasta,
+        interval.chrom,
+        interval.start - flank,
+        interval.end + flank,
+        interval.strand,
+        mask_outside,
+    )
+
+
+def mask_outside_range(sequence: str, start0: int, keep_start0: int, keep_end0: int) -> str:
+    """``sequence`` (genome ``[start0, start0 + len)``) with every base outside the genomic range
+    ``[keep_start0, keep_end0)`` replaced by ``N`` (SpliceAI pads with N outside the transcript).
+    Returns ``sequence`` itself when nothing is masked."""
+    length = len(sequence)
+    left = min(max(keep_start0 - start0, 0), length)
+    right = min(max(keep_end0 - start0, left), length)
+    if left == 0 and right == length:
+        return sequence
+    return "N" * left + sequence[left:right] + "N" * (length - right)
+
+
+def cut_window(
+    source: SequenceSource,
+    chrom: str,
+    start0: int,
+    end0: int,
+    strand: str = "+",
+    mask_outside: tuple[int, int] | None = None,
+) -> str:
+    """Genome ``[start0, end0)`` of ``chrom`` (0-based half-open; ``start0`` may be negative and
+    ``end0`` past the contig end: those positions are ``N``), on ``strand``.
+
+    The primitive under :func:`window_sequence`, for callers that already hold the window's
+    bounds (delta scoring's variant-centred windows, whose start can lie before the contig).
+
+    Args:
+        source: anything with ``fetch_padded(chrom, start, end)`` (a
+            :class:`~rnatools.io.fasta.Fasta`, in-memory sequences).
+        mask_outside: 0-based half-open genomic ``(start, end)``; bases outside become ``N``.
+        strand: ``'-'`` gives the reverse complement; ``'+'`` and ``'.'`` the forward strand.
+
+    Returns:
+        Upper-case string of ``end0 - start0`` letters.
+
+    Raises:
+        ContigNotFoundError: the contig is not in ``source``.
+    """
+    sequence = source.fetch_padded(chrom, start0, end0)
     if mask_outside is not None:
-        length = window_end - window_start
-        keep_start = min(max(mask_outside[0] - window_start, 0), length)
-        keep_end = min(max(mask_outside[1] - window_start, keep_start), length)
-        sequence = "N" * keep_start + sequence[keep_start:keep_end] + "N" * (length - keep_end)
-    if interval.strand == "-":
+        sequence = mask_outside_range(sequence, start0, *mask_outside)
+    if strand == "-":
         sequence = reverse_complement(sequence)
     return sequence
 
@@ -84,53 +141,6 @@ class Window:
     name: str
     interval: Interval
     mask_outside: tuple[int, int] | None = None
-
-
-_REGION = re.compile(r"^(?P<chrom>[^:\s]+):(?P<start>[\d,]+)-(?P<end>[\d,]+)$")
-
-
-def parse_region(text: str) -> Interval:
-    """``chrom:start-end`` (1-based inclusive, as samtools; commas allowed) → 0-based Interval.
-
-    Returns:
-        Unstranded :class:`Interval` ``[start - 1, end)`` named ``text``.
-
-    Raises:
-        UsageError: not of the form ``chrom:start-end`` with ``1 <= start <= end``.
-    """
-    match = _REGION.match(text.strip())
-    if match is None:
-        raise UsageError(f"region {text!r}: expected chrom:start-end (1-based inclusive)")
-    start1 = int(match["start"].replace(",", ""))
-    end1 = int(match["end"].replace(",", ""))
-    if start1 < 1 or end1 < start1:
-        raise UsageError(f"region {text!r}: expected 1 <= start <= end (1-based inclusive)")
-    return Interval(match["chrom"], start1 - 1, end1, ".", text.strip())
-
-
-def select_genes(genes: Sequence[Gene], names: Iterable[str] | None) -> list[Gene]:
-    """Genes whose name or id (with or without a ``.version`` suffix) is in ``names``.
-
-    ``names=None`` keeps every gene.
-
-    Raises:
-        InputError: a requested name matches no gene.
-    """
-    if names is None:
-        return list(genes)
-    wanted = [name.strip() for name in names if name.strip()]
-    found: set[str] = set()
-    selected: list[Gene] = []
-    for gene in genes:
-        keys = {gene.gene_name, gene.gene_id, gene.gene_id.split(".")[0]}
-        hits = keys.intersection(wanted)
-        if hits:
-            found.update(hits)
-            selected.append(gene)
-    missing = [name for name in wanted if name not in found]
-    if missing:
-        raise InputError(f"gene(s) not found in the annotation: {', '.join(missing)}")
-    return selected
 
 
 def gene_windows(
@@ -184,7 +194,7 @@ def interval_windows(
             )
 
 
-def check_in_contig(fasta: Fasta, interval: Interval) -> str:
+def check_in_contig(fasta: SequenceSource, interval: Interval) -> str:
     """The FASTA's name for the contig of ``interval``, checking the feature lies inside it.
 
     Raises:
@@ -203,11 +213,12 @@ def check_in_contig(fasta: Fasta, interval: Interval) -> str:
 
 __all__ = [
     "DEFAULT_FLANK",
+    "SequenceSource",
     "Window",
     "check_in_contig",
+    "cut_window",
+    "mask_outside_range",
     "gene_windows",
     "interval_windows",
-    "parse_region",
-    "select_genes",
     "window_sequence",
 ]

@@ -1,14 +1,18 @@
 """Shared test fixtures.
 
-Tests that need third-party material read folders from environment variables that ``.ci/run``
-sets, and skip with a reason when they are unset:
+Third-party material comes from folders named by environment variables that ``.ci/run`` sets
+(pointing into ``../shared``):
 
 - ``RNATOOLS_TEST_WEIGHTS``: ``shared/data/weights`` (OpenSpliceAI, Pangolin, RNABERT, configs)
 - ``RNATOOLS_TEST_FIXTURES``: ``shared/fixtures`` (oracle outputs of the original implementations)
 - ``RNATOOLS_TEST_DATA``: ``shared/data`` (larger real genomic data)
 
-The official SpliceAI weights come from the installed ``spliceai`` package
-(the ``[spliceai]`` extra).
+On a fresh clone (variables unset) ``fixtures_dir`` and ``shared_data_dir`` fall back to the
+copies committed under ``tests/data/fixtures`` (the SpliceAI parity oracles: official CLI outputs
+and Keras arrays) and ``tests/data/shared_data`` (two annotation files), same layout and names;
+a test that reaches for a part that is not copied (models and weights that are not on the
+package index) skips, as do the tests that need ``weights_dir``. The official SpliceAI weights
+come from the installed ``spliceai`` package (the ``[spliceai]`` extra).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from pathlib import Path
 import pytest
 
 TEST_DATA = Path(__file__).parent / "data"
+COMMITTED_FIXTURES = TEST_DATA / "fixtures"
+COMMITTED_SHARED_DATA = TEST_DATA / "shared_data"
 
 
 def _env_dir(variable: str) -> Path | None:
@@ -36,6 +42,38 @@ def _require(variable: str) -> Path:
     return path
 
 
+class CommittedSubset(type(Path())):  # type: ignore[misc]
+    """A committed copy of part of a ``../shared`` folder: a path to a part that is not in it
+    skips the test that asks for it (naming the variable that gives the whole folder)."""
+
+    variable = ""
+
+    def __truediv__(self, key):
+        child = super().__truediv__(key)
+        if not os.path.lexists(child):
+            pytest.skip(
+                f"{child.relative_to(TEST_DATA)} is not committed under tests/data; set "
+                f"{self.variable} to the ../shared folder to run this test"
+            )
+        return child
+
+    def _make_child_relpath(self, part):  # Path.iterdir/glob children: plain paths
+        return Path(super()._make_child_relpath(part))
+
+
+class _CommittedFixtures(CommittedSubset):
+    variable = "RNATOOLS_TEST_FIXTURES"
+
+
+class _CommittedSharedData(CommittedSubset):
+    variable = "RNATOOLS_TEST_DATA"
+
+
+def _fallback(variable: str, committed: type[CommittedSubset], folder: Path) -> Path:
+    path = _env_dir(variable)
+    return path if path is not None else committed(folder)
+
+
 @pytest.fixture(scope="session")
 def test_data() -> Path:
     """Small real files committed under ``tests/data`` (each with its provenance)."""
@@ -49,9 +87,11 @@ def weights_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
-    return _require("RNATOOLS_TEST_FIXTURES")
+    """``$RNATOOLS_TEST_FIXTURES``, else ``tests/data/fixtures`` (SpliceAI oracles only)."""
+    return _fallback("RNATOOLS_TEST_FIXTURES", _CommittedFixtures, COMMITTED_FIXTURES)
 
 
 @pytest.fixture(scope="session")
 def shared_data_dir() -> Path:
-    return _require("RNATOOLS_TEST_DATA")
+    """``$RNATOOLS_TEST_DATA``, else ``tests/data/shared_data`` (two annotation files)."""
+    return _fallback("RNATOOLS_TEST_DATA", _CommittedSharedData, COMMITTED_SHARED_DATA)

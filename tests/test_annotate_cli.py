@@ -34,39 +34,43 @@ _CACHE: dict[bytes, object] = {}
 
 @pytest.fixture(autouse=True)
 def shared_model_outputs(monkeypatch):
-    """Cache the model, whole-window runs and incremental SNV runs within this module.
+    """Cache the networks, whole-window runs and incremental SNV runs within this module.
 
     Identical inputs give identical outputs by construction, so runs that differ only in masking,
     output format or the command's spelling share the model's work.
     """
-    import rnatools.models.spliceai
-    import rnatools.predict
-    from rnatools.scoring.incremental import IncrementalSNVRunner
+    import torch
 
-    run_model = rnatools.predict.run_model
-    load = rnatools.models.spliceai.load_spliceai
-    run_snvs = IncrementalSNVRunner.run
+    import rnatools.models.spliceai
+    from rnatools.models.spliceai import SpliceAIModel
+    from rnatools.models.spliceai_incremental import SpliceAIIncremental
+
+    load_net = rnatools.models.spliceai.load_keras_net
+    forward = SpliceAIModel.forward
+    run_snvs = SpliceAIIncremental.run
 
     def cached(key: bytes, compute):
         if key not in _CACHE:
             _CACHE[key] = compute()
         return _CACHE[key]
 
-    def cached_run_model(model, x, device, precision="fp32"):
-        key = b"w" + hashlib.sha1(np.ascontiguousarray(x).tobytes()).digest() + precision.encode()
-        return cached(key, lambda: run_model(model, x, device, precision))
+    def cached_load_net(path):
+        return cached(f"net {path}".encode(), lambda: load_net(path))
 
-    def cached_load(weights=None, device="cpu"):
-        return cached(f"model {weights} {device}".encode(), lambda: load(weights, device))
+    def cached_forward(self, x):
+        data = np.ascontiguousarray(x.detach().cpu().numpy()).tobytes()
+        setting = f"{tuple(x.shape)} {x.dtype} {x.device} {torch.is_autocast_enabled()}"
+        key = b"w" + hashlib.sha1(data).digest() + setting.encode()
+        return cached(key, lambda: forward(self, x))
 
-    def cached_run_snvs(self, sequence, centers, alt_bases, distance):
-        text = f"{sequence}|{centers}|{alt_bases}|{distance}|{self.precision}"
+    def cached_run_snvs(self, engine, sequence, centers, alt_bases, distance):
+        text = f"{sequence}|{list(centers)}|{list(alt_bases)}|{distance}|{engine.precision}"
         key = b"s" + hashlib.sha1(text.encode()).digest()
-        return cached(key, lambda: run_snvs(self, sequence, centers, alt_bases, distance))
+        return cached(key, lambda: run_snvs(self, engine, sequence, centers, alt_bases, distance))
 
-    monkeypatch.setattr(rnatools.predict, "run_model", cached_run_model)
-    monkeypatch.setattr(rnatools.models.spliceai, "load_spliceai", cached_load)
-    monkeypatch.setattr(IncrementalSNVRunner, "run", cached_run_snvs)
+    monkeypatch.setattr(rnatools.models.spliceai, "load_keras_net", cached_load_net)
+    monkeypatch.setattr(SpliceAIModel, "forward", cached_forward)
+    monkeypatch.setattr(SpliceAIIncremental, "run", cached_run_snvs)
 
 
 def invoke(*args: str):

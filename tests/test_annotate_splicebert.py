@@ -116,30 +116,41 @@ def annotated(subset_vcf, full_model_dir):
     SpliceAI's model outputs are cached by input (as in test_annotate_cli), so the second run
     costs no model time; it still goes through the whole SpliceAI path of the command.
     """
-    import rnatools.predict
-    from rnatools.scoring.incremental import IncrementalSNVRunner
+    import torch
 
-    run_model = rnatools.predict.run_model
-    run_snvs = IncrementalSNVRunner.run
+    import rnatools.models.spliceai
+    from rnatools.models.spliceai import SpliceAIModel
+    from rnatools.models.spliceai_incremental import SpliceAIIncremental
+
+    load_net = rnatools.models.spliceai.load_keras_net
+    forward = SpliceAIModel.forward
+    run_snvs = SpliceAIIncremental.run
 
     def cached(key: bytes, compute):
         if key not in _CACHE:
             _CACHE[key] = compute()
         return _CACHE[key]
 
-    def cached_run_model(model, x, device, precision="fp32"):
-        key = b"w" + hashlib.sha1(np.ascontiguousarray(x).tobytes()).digest() + precision.encode()
-        return cached(key, lambda: run_model(model, x, device, precision))
+    def cached_load_net(path):
+        return cached(f"net {path}".encode(), lambda: load_net(path))
 
-    def cached_run_snvs(self, sequence, centers, alt_bases, distance):
-        key = b"s" + hashlib.sha1(f"{sequence}|{centers}|{alt_bases}|{distance}".encode()).digest()
-        return cached(key, lambda: run_snvs(self, sequence, centers, alt_bases, distance))
+    def cached_forward(self, x):
+        data = np.ascontiguousarray(x.detach().cpu().numpy()).tobytes()
+        setting = f"{tuple(x.shape)} {x.dtype} {x.device} {torch.is_autocast_enabled()}"
+        key = b"w" + hashlib.sha1(data).digest() + setting.encode()
+        return cached(key, lambda: forward(self, x))
+
+    def cached_run_snvs(self, engine, sequence, centers, alt_bases, distance):
+        text = f"{sequence}|{list(centers)}|{list(alt_bases)}|{distance}|{engine.precision}"
+        key = b"s" + hashlib.sha1(text.encode()).digest()
+        return cached(key, lambda: run_snvs(self, engine, sequence, centers, alt_bases, distance))
 
     folder = subset_vcf.parent
     common = ("-i", subset_vcf, "-f", FASTA, "-a", "grch38", "--device", "cpu")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(rnatools.predict, "run_model", cached_run_model)
-        patch.setattr(IncrementalSNVRunner, "run", cached_run_snvs)
+        patch.setattr(rnatools.models.spliceai, "load_keras_net", cached_load_net)
+        patch.setattr(SpliceAIModel, "forward", cached_forward)
+        patch.setattr(SpliceAIIncremental, "run", cached_run_snvs)
         patch.delenv("RNATOOLS_SPLICEBERT_WEIGHTS", raising=False)
         both = invoke(
             "annotate",

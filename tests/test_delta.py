@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 from rnatools.io.fasta import Fasta
+from rnatools.engine import Engine
 from rnatools.io.gene_table import GeneRow, GeneTable
+from rnatools.models.base import SpliceModel
 from rnatools.scoring.delta import (
     DeltaOptions,
     DeltaScorer,
@@ -26,6 +28,25 @@ from rnatools.scoring.delta import (
 )
 
 FLANK = 5000
+SPLICEAI_CHANNELS = (1, 2)  # acceptor, donor columns of the 3-channel tracks below
+
+
+class ArrayModel(SpliceModel):
+    """A numpy function ``(batch, length + 10000, 4) -> (batch, length, 3)`` as a splice model
+    laid out like SpliceAI (context 5,000 nt; neither, acceptor, donor)."""
+
+    name = "array"
+    context = FLANK
+    channels = ("neither", "acceptor", "donor")
+    acceptor_channel, donor_channel = 1, 2
+
+    def __init__(self, function):
+        self.function = function
+
+    def forward(self, x):
+        import torch
+
+        return torch.from_numpy(self.function(x.numpy()))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -65,7 +86,7 @@ def test_delta_scores_first_maximum_and_signs():
     alt = np.zeros((5, 3), np.float32)
     alt[[1, 3], 1] = 0.5  # acceptor gain tie: first maximum (index 1 → position -1)
     alt[4, 2] = -0.25  # donor loss at +2
-    scores = delta_scores(ref, alt)
+    scores = delta_scores(ref, alt, channels=SPLICEAI_CHANNELS)
     assert scores.acceptor_gain == 0.5 and scores.acceptor_gain_position == -1
     assert scores.donor_loss == 0.25 and scores.donor_loss_position == 2
     # all-zero loss: argmax is the first position, value 0
@@ -78,20 +99,20 @@ def test_masking_zeroes_gain_at_boundary_and_loss_elsewhere_keeping_positions():
     alt[3, 1] = 0.4  # acceptor gain at +1
     alt[0, 2] = -0.3  # donor loss at -2
     alt[1, 2] = 0.2  # donor gain at -1
-    masked = delta_scores(ref, alt, boundary=1)
+    masked = delta_scores(ref, alt, boundary=1, channels=SPLICEAI_CHANNELS)
     assert masked.acceptor_gain == 0.0 and masked.acceptor_gain_position == 1  # gain at boundary
     assert masked.donor_loss == 0.0 and masked.donor_loss_position == -2  # loss off boundary
     assert masked.donor_gain == pytest.approx(0.2)  # gain off boundary kept
-    kept = delta_scores(ref, alt, boundary=-2)
+    kept = delta_scores(ref, alt, boundary=-2, channels=SPLICEAI_CHANNELS)
     assert kept.donor_loss == pytest.approx(0.3)  # loss at boundary kept
 
 
 def test_negative_delta_prints_minus_zero_also_when_masked():
     ref = np.full((3, 3), 0.5, np.float32)
     alt = ref - np.float32(1e-4)  # every difference negative: the "gain" is -1e-4
-    scores = delta_scores(ref, alt)
+    scores = delta_scores(ref, alt, channels=SPLICEAI_CHANNELS)
     assert format(scores.acceptor_gain, ".2f") == "-0.00"
-    masked = delta_scores(ref, alt, boundary=-1)  # gain position -1 == boundary → * 0 → -0.0
+    masked = delta_scores(ref, alt, boundary=-1, channels=SPLICEAI_CHANNELS)  # gain position -1 == boundary → * 0 → -0.0
     assert str(masked.acceptor_gain) == "-0.0"
     assert format_entry("T", "G1", masked).split("|")[2] == "-0.00"
 
@@ -298,7 +319,7 @@ def test_engine_matches_literal_spec(synthetic, distance, mask, chunk, batch):
     model = ExactFakeModel()
     with Fasta(fasta_path) as fasta:
         scorer = DeltaScorer(
-            model,
+            ArrayModel(model),
             fasta,
             GeneTable(genes),
             DeltaOptions(distance, mask),
@@ -324,12 +345,12 @@ def test_window_past_contig_start_is_skipped_unless_padded(synthetic):
     # 8,010 - 5,050 > 0: fine at D=50, but at D=4,000 the window starts before position 1
     with Fasta(fasta_path) as fasta:
         table = GeneTable(genes)
-        skipped = DeltaScorer(ExactFakeModel(), fasta, table, DeltaOptions(4000)).annotate(
+        skipped = DeltaScorer(ArrayModel(ExactFakeModel()), fasta, table, DeltaOptions(4000)).annotate(
             [near_start]
         )
         assert skipped[0].skip is SkipReason.NEAR_CONTIG_END and not skipped[0].entries
         padded = DeltaScorer(
-            ExactFakeModel(), fasta, table, DeltaOptions(4000, pad_contig_ends=True)
+            ArrayModel(ExactFakeModel()), fasta, table, DeltaOptions(4000, pad_contig_ends=True)
         ).annotate([near_start])
         assert padded[0].skip is None and len(padded[0].entries) == 1
 
@@ -338,7 +359,9 @@ def test_contig_missing_and_no_alt(synthetic):
     _, fasta_path, genes, _ = synthetic
     other = GeneRow("ELSEWHERE", "7", "+", 0, 1000, (0,), (1000,))
     with Fasta(fasta_path) as fasta:
-        scorer = DeltaScorer(ExactFakeModel(), fasta, GeneTable([*genes, other]), DeltaOptions())
+        scorer = DeltaScorer(
+            ArrayModel(ExactFakeModel()), fasta, GeneTable([*genes, other]), DeltaOptions()
+        )
         results = scorer.annotate(
             [Variant("chr7", 10, "A", ("C",)), Variant("chr5", 9_000, "A", None)]
         )
@@ -353,7 +376,7 @@ def test_reference_tracks_are_shared_per_gene(synthetic):
     ]
     model = ExactFakeModel()
     with Fasta(fasta_path) as fasta:
-        scorer = DeltaScorer(model, fasta, GeneTable(genes), DeltaOptions(50))
+        scorer = DeltaScorer(ArrayModel(model), fasta, GeneTable(genes), DeltaOptions(50))
         scorer.annotate(snvs)
     assert scorer.model_windows == len(snvs) + 1  # one ALT window each, one shared reference
 
@@ -361,7 +384,7 @@ def test_reference_tracks_are_shared_per_gene(synthetic):
 def test_options_validate_distance():
     with pytest.raises(ValueError):
         DeltaOptions(5000)
-    assert DeltaOptions(0).window == 10_001
+    assert DeltaOptions(0).window(FLANK) == 10_001
 
 
 # ---------------------------------------------------------------------------------------------
@@ -392,7 +415,7 @@ def random_ensemble():
 def test_incremental_runner_matches_whole_windows(random_ensemble):
     import torch
 
-    from rnatools.scoring.incremental import IncrementalSNVRunner
+    from rnatools.models.spliceai_incremental import SpliceAIIncremental
     from rnatools.sequence import one_hot
 
     rng = np.random.default_rng(5)
@@ -401,8 +424,8 @@ def test_incremental_runner_matches_whole_windows(random_ensemble):
     sequence = sequence[:4990] + "N" * 8 + sequence[4998:]  # N inside the context
     centers = [FLANK + distance, FLANK + 30, FLANK + length - 1 - distance]
     bases = ["A" if sequence[c] != "A" else "T" for c in centers]
-    ref, alt = IncrementalSNVRunner(random_ensemble, snv_batch=2).run(
-        sequence, centers, bases, distance
+    ref, alt = SpliceAIIncremental(lambda: random_ensemble, snv_batch=2).run(
+        Engine("cpu"), sequence, centers, bases, distance
     )
     with torch.inference_mode():
         whole_ref = random_ensemble(torch.from_numpy(one_hot(sequence)[None]))[0].numpy()
@@ -419,28 +442,43 @@ def test_incremental_runner_matches_whole_windows(random_ensemble):
                 > 1e-4
             )
     with pytest.raises(ValueError, match="not inside"):
-        IncrementalSNVRunner(random_ensemble).run(sequence, [FLANK + 2], ["A"], distance)
+        SpliceAIIncremental(lambda: random_ensemble).run(
+            Engine("cpu"), sequence, [FLANK + 2], ["A"], distance
+        )
 
 
 @pytest.mark.slow
 def test_scorer_with_incremental_runner_matches_whole_windows(synthetic, random_ensemble):
-    import torch
-
-    from rnatools.scoring.incremental import IncrementalSNVRunner
+    from rnatools.models.spliceai import SpliceAIModel
 
     genome, fasta_path, genes, variants = synthetic
-
-    def predict(x):
-        with torch.inference_mode():
-            return random_ensemble(torch.from_numpy(x)).numpy()
+    model = SpliceAIModel(ensemble=random_ensemble)
 
     subset = [variants[i] for i in (1, 2, 3, 7)]  # SNV (+ '*'), deletion, insertion, minus SNV
     with Fasta(fasta_path) as fasta:
         table = GeneTable(genes)
         options = DeltaOptions(10, mask=True)
-        whole = DeltaScorer(predict, fasta, table, options).annotate(subset)
-        shared = DeltaScorer(
-            predict, fasta, table, options, incremental=IncrementalSNVRunner(random_ensemble)
-        ).annotate(subset)
+        whole = DeltaScorer(model, fasta, table, options, incremental=False).annotate(subset)
+        shared = DeltaScorer(model, fasta, table, options, incremental=True).annotate(subset)
     assert [r.entries for r in shared] == [r.entries for r in whole]
     assert sum(len(r.entries) for r in whole) >= 4
+
+
+def test_iupac_alt_is_skipped_with_its_own_reason(synthetic):
+    genome, fasta_path, genes, _ = synthetic
+    pos1 = 12_420
+    ref = genome[pos1 - 1]
+    other = "A" if ref != "A" else "C"
+    with Fasta(fasta_path) as fasta:
+        scorer = DeltaScorer(ArrayModel(ExactFakeModel()), fasta, GeneTable(genes), DeltaOptions())
+        only_iupac, mixed, symbolic = scorer.annotate(
+            [
+                Variant("chr5", pos1, ref, ("R",)),
+                Variant("chr5", pos1, ref, (other, "Y")),
+                Variant("chr5", pos1, ref, ("<DEL>",)),
+            ]
+        )
+    assert only_iupac.skip is SkipReason.IUPAC_ALLELE and only_iupac.entries == []
+    assert mixed.skip is None and [e.split("|")[0] for e in mixed.entries] == [other]
+    assert "|.|" not in mixed.entries[0]
+    assert symbolic.skip is SkipReason.SYMBOLIC_ALLELE

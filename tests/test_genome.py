@@ -54,3 +54,37 @@ def test_interval_validation():
         Interval("chr1", 20, 10)
     with pytest.raises(ValueError):
         Interval("chr1", 0, 10, "x")  # type: ignore[arg-type]
+
+
+def test_parse_region_one_parser_names_its_parameter():
+    from rnatools.errors import UsageError
+    from rnatools.genome import parse_region
+
+    expected = Interval("chr1", 1000, 2000, ".", "chr1:1,001-2,000")
+    assert parse_region(" chr1:1,001-2,000 ") == expected
+    with pytest.raises(UsageError, match="chrom:start-end") as info:
+        parse_region("chr1", parameter="regions")
+    assert info.value.parameter == "regions"
+    with pytest.raises(UsageError, match="start <= end") as info:
+        parse_region("chr1:0-5")
+    assert info.value.parameter == "region"
+
+
+def test_merge_intervals_unstranded_and_stranded():
+    from rnatools.genome import merge_intervals
+
+    intervals = [
+        Interval("2", 0, 5, "-", "d"),
+        Interval("1", 10, 20, "-", "c"),
+        Interval("1", 0, 10, "+", "a"),
+        Interval("1", 5, 12, "+", "b"),
+        Interval("1", 12, 13, "-"),
+    ]
+    assert merge_intervals(intervals) == [Interval("2", 0, 5), Interval("1", 0, 20)]
+    assert merge_intervals(intervals, ["1", "2"]) == [Interval("1", 0, 20), Interval("2", 0, 5)]
+    assert merge_intervals(intervals, ["1", "2"], stranded=True) == [
+        Interval("1", 0, 12, "+", "a"),
+        Interval("1", 10, 20, "-", "c"),
+        Interval("2", 0, 5, "-", "d"),
+    ]
+    assert merge_intervals([]) == []

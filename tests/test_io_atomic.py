@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
+import io
+import os
+import sys
 from pathlib import Path
 
 import pytest
 
+from rnatools.errors import OutputError, StdoutClosed
 from rnatools.io.atomic import atomic_output
 
 
@@ -61,3 +66,56 @@ def test_bad_mode_and_missing_folder(tmp_path: Path) -> None:
         pass
     with pytest.raises(FileNotFoundError), atomic_output(tmp_path / "absent" / "h.txt"):
         pass
+
+
+def test_missing_folder_is_an_output_error_naming_the_path(tmp_path: Path) -> None:
+    target = tmp_path / "absent" / "h.txt"
+    with pytest.raises(OutputError) as error, atomic_output(target):
+        pass
+    assert error.value.exit_code == 4
+    assert str(error.value).startswith(f"{target}: ") and "does not exist" in str(error.value)
+
+
+def test_disk_full_while_writing_and_at_close(tmp_path: Path, monkeypatch) -> None:
+    # while writing: an errno that only a full disk gives
+    with pytest.raises(OutputError, match="No space left on device"):
+        with atomic_output(tmp_path / "a.tsv") as handle:
+            handle.write("x\n")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    assert list(tmp_path.iterdir()) == []
+
+    # at close: the final flush fails
+    real_replace = os.replace
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(OutputError, match=r"b\.tsv: cannot write \(No space left on device\)"):
+        with atomic_output(tmp_path / "b.tsv") as handle:
+            handle.write("y\n")
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_other_errors_in_the_block_pass_unchanged(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError), atomic_output(tmp_path / "c.tsv"):
+        raise FileNotFoundError(errno.ENOENT, "an input is missing", "in.bed")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_closed_stdout_raises_stdout_closed(monkeypatch) -> None:
+    class Closed(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", Closed())
+    with pytest.raises(StdoutClosed), atomic_output("-") as handle:
+        handle.write("x\n")
+
+
+def test_undecodable_bytes_round_trip(tmp_path: Path) -> None:
+    # pysam hands non-UTF-8 bytes out as surrogate escapes; they are written back as bytes
+    with atomic_output(tmp_path / "d.tsv") as handle:
+        handle.write(b"caf\xe9\n".decode("utf-8", "surrogateescape"))
+    assert (tmp_path / "d.tsv").read_bytes() == b"caf\xe9\n"

@@ -12,6 +12,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from rnatools.engine import Engine
+from rnatools.models.base import SpliceModel
 from rnatools.cli.main import app
 from rnatools.errors import InputError, UsageError
 from rnatools.genome import Interval
@@ -149,13 +151,18 @@ def test_merge_vcf_ignores_rnatools_header_lines(tmp_path):
 # --- tracks: predict's loop with a context-dependent stand-in model ----------------------------
 
 
-class _ContextModel(torch.nn.Module):
+class _ContextModel(SpliceModel):
     """(batch, L + 10000, 4) -> (batch, L, 3): base composition of each 10,001-nt window.
 
     Exact integer counts divided once, element by element: the output of a window does not
     depend on the batch it runs in, like SpliceAI's (checked bitwise on CPU), so any difference
     between sharded and one-shot output comes from the sharding.
     """
+
+    name = "context-composition"
+    context = 5000
+    channels = ("A", "C", "G")
+    acceptor_channel, donor_channel = 1, 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         cumulative = torch.nn.functional.pad(x.double().cumsum(dim=1), (0, 0, 1, 0))
@@ -187,7 +194,12 @@ def _predict_like(output: Path, shard: Shard | None, chunk_size: int = 4_000) ->
     strands = [s for s in ("+", "-") if any(iv.strand == s for iv in intervals)]
     with open_track_writer(output, dict(source.lengths), strands) as writer:
         for track in predict_splice_sites(
-            _ContextModel(), source, intervals, batch_size=3, chunk_size=chunk_size
+            _ContextModel(),
+            source,
+            intervals,
+            engine=Engine("cpu"),
+            batch_size=3,
+            chunk_size=chunk_size,
         ):
             writer.write(track.chrom, track.start, track.strand, track.acceptor, track.donor)
 

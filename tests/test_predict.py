@@ -21,7 +21,8 @@ from rnatools.cli.main import app
 from rnatools.errors import InputError
 from rnatools.genome import Interval
 from rnatools.io.fasta import Fasta
-from rnatools.models.spliceai import installed_weights, load_spliceai
+from rnatools.engine import Engine
+from rnatools.models.spliceai import SpliceAIModel, installed_weights
 from rnatools.scoring import splice_sites
 from rnatools.scoring.splice_sites import predict_splice_sites
 from rnatools.sequence import reverse_complement
@@ -46,7 +47,7 @@ def net1_path() -> Path:
 
 @pytest.fixture(scope="module")
 def net1(net1_path):
-    return load_spliceai(net1_path)
+    return SpliceAIModel([net1_path])
 
 
 def write_fasta(path: Path, contigs: dict[str, str]) -> Path:
@@ -81,6 +82,7 @@ def read_tsv(text: str) -> tuple[list[str], np.ndarray]:
 
 def track(model, source, interval, **kwargs) -> np.ndarray:
     """``(length, 2)`` acceptor/donor of one stranded interval, chunks concatenated."""
+    kwargs.setdefault("engine", Engine("cpu"))
     parts = list(predict_splice_sites(model, source, [interval], **kwargs))
     assert parts[0].start == interval.start and parts[-1].end == interval.end
     return np.concatenate([np.stack([p.acceptor, p.donor], axis=1) for p in parts])
@@ -167,7 +169,7 @@ def test_sequences_get_5000_n_per_side(genome, net1_path, tmp_path):
     assert len(rows) == 2000 and set(rows[:, 0]) == {"piece"} and set(rows[:, 3]) == {"+"}
     assert rows[0, 1] == "0" and rows[-1, 2] == "2000"
     with Fasta(genome) as fasta:
-        expected = track(load_spliceai(net1_path), fasta, Interval("gene_npad", 5000, 7000, "+"))
+        expected = track(SpliceAIModel([net1_path]), fasta, Interval("gene_npad", 5000, 7000, "+"))
     assert np.abs(rows[:, 4:6].astype(np.float64) - expected).max() <= 1e-6
     assert expected[:, 0].max() > 0.4  # the acceptor at rand2:6344 survives the N padding
 
@@ -359,3 +361,44 @@ def test_brca1_canonical_splice_sites_score_high(tmp_path):
     # The wrong channel at those nucleotides stays low: the labels are not swapped.
     swapped = [scores["donor"][p - gene.start] >= 0.5 for p in acceptors]
     assert sum(swapped) == 0
+
+
+# -- Command line: defaults and help ---------------------------------------------------------------
+
+
+def test_cli_chunk_size_default_is_the_library_constant():
+    from rnatools.cli import predict as cli_predict
+
+    assert cli_predict.DEFAULT_CHUNK_SIZE == splice_sites.DEFAULT_CHUNK_SIZE
+
+
+def test_help_tells_region_from_regions():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    assert "An interval to predict" in text and "Not an interval to predict" in text
+    assert "VCF" not in text
+
+
+@pytest.mark.weights
+def test_pipeline_returns_and_cli_lists_the_files_written(genome, net1_path, tmp_path):
+    from rnatools.pipelines.predict import PredictSettings, run_predict
+
+    settings = PredictSettings(output=str(tmp_path / "t.bw"), fasta=genome,
+                               region=("rand2:6301-6400",), weights=net1_path, device="cpu")
+    summary = run_predict(settings)
+    assert summary.files == tuple(
+        tmp_path / f"t.{channel}.{strand}.bw"
+        for strand in ("plus", "minus") for channel in ("acceptor", "donor")
+    )
+    assert sorted(tmp_path.iterdir()) == sorted(summary.files)
+    assert (summary.nucleotides, summary.strands, summary.device) == (200, ("+", "-"), "cpu")
+    out = tmp_path / "cli" / "u.bedgraph"
+    out.parent.mkdir()
+    result = invoke("-f", str(genome), "--region", "rand2:6301-6400", "--strand", "-",
+                    "--weights", str(net1_path), "--device", "cpu", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    logged = "".join(result.stderr.split())
+    assert "wrote" in logged
+    for channel in ("acceptor", "donor"):
+        assert f"u.{channel}.minus.bedgraph" in logged

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import torch
 
+from rnatools.engine import Engine
 from rnatools.errors import InputError, MissingWeightsError, UsageError
 from rnatools.io.msa import read_msa
 from rnatools.models import lm
@@ -293,7 +294,7 @@ def test_language_model_interface_matches_the_oracle(
 
 def test_language_model_rejects_options_and_bad_masks(random_adapter: RNAMSMAdapter) -> None:
     with pytest.raises(UsageError, match="no model options"):
-        load_rnamsm_lm("rnamsm", Path("unused"), pad_to_max=True)
+        load_rnamsm_lm("rnamsm", Path("unused"), Engine("cpu"), pad_to_max=True)
     model = RNAMSMLanguageModel(random_adapter)
     with pytest.raises(InputError, match="mask position outside sequence 1"):
         model.forward_batch(["ACGU"], [[4]])

@@ -60,3 +60,18 @@ def test_reverse_complement_example_and_rna():
     assert reverse_complement("AACGTn") == "nACGTT"
     assert to_rna("ACGTt") == "ACGUu"
     assert to_dna("ACGUu") == "ACGTt"
+
+
+def test_complement_is_not_reversed_and_shares_the_table():
+    from rnatools.sequence import complement
+
+    assert complement("ACGTUNacgtn") == "TGCAANtgcan"
+    assert complement("RY") == "YR"
+    assert complement("A") == "T"
+
+
+@given(DNA)
+def test_reverse_complement_is_reversed_complement(seq):
+    from rnatools.sequence import complement
+
+    assert reverse_complement(seq) == complement(seq)[::-1]

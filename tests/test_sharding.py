@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from rnatools.errors import InputError, UsageError
 from rnatools.genome import Interval
+from rnatools.genome import merge_intervals as merge_regions
 from rnatools.sharding import (
     Shard,
-    merge_regions,
     parse_regions,
     parse_shard,
     restrict_intervals,
@@ -284,3 +284,35 @@ def test_select_records_real_vcf_and_stdin_rejected():
     with pysam.VariantFile(str(BATCH_VCF)) as vcf:
         with pytest.raises(UsageError, match="standard input"):
             list(select_records(vcf, "-", shard=Shard(0, 2)))
+
+
+def test_empty_shard_is_said_to_be_empty(tmp_path, caplog):
+    # 20 records in one 100 kb block form one run: with 2 shards, shard 1/2 gets none of them.
+    vcf = _write_vcf(tmp_path / "small.vcf", [("1", 1000 + i) for i in range(20)])
+    with caplog.at_level("WARNING", logger="rnatools.sharding"):
+        assert _ids(vcf, shard=Shard(0, 2)) == []
+    assert "shard 1/2 is empty" in caplog.text and "20 records" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="rnatools.sharding"):
+        assert len(_ids(vcf, shard=Shard(1, 2))) == 20
+        assert shard_range(2, Shard(0, 3)) == range(0, 0)
+    assert "shard 2/2" not in caplog.text
+    assert "shard 1/3 is empty: 2 records for 3 shards" in caplog.text
+    with caplog.at_level("WARNING", logger="rnatools.sharding"):
+        assert shard_intervals([Interval("1", 0, 10, "+")], Shard(0, 2), 100) == []
+    assert "shard 1/2 is empty" in caplog.text
+
+
+def test_errors_name_parameters_not_flags():
+    with pytest.raises(UsageError) as shard_error:
+        parse_shard("5/4")
+    assert shard_error.value.parameter == "shard" and "--" not in str(shard_error.value)
+    with pytest.raises(UsageError) as region_error:
+        parse_regions(["chr1:5-1"])
+    assert region_error.value.parameter == "regions" and "--" not in str(region_error.value)
+    with pytest.raises(UsageError) as block_error:
+        shard_intervals([], None, 0)
+    assert block_error.value.parameter == "block_nt"
+    with pytest.raises(UsageError) as stdin_error, pysam.VariantFile(str(BATCH_VCF)) as vcf:
+        list(select_records(vcf, "-", shard=Shard(0, 2)))
+    assert stdin_error.value.parameter == "shard" and "--" not in str(stdin_error.value)

@@ -18,11 +18,18 @@ from rnatools.models import spliceai
 from rnatools.models.spliceai import (
     SPLICEAI_FLANK,
     SpliceAIEnsemble,
-    find_spliceai_weights,
     installed_weights,
     load_spliceai,
 )
-from rnatools.predict import predict_batches, run_model
+from rnatools.engine import Engine
+from rnatools.models.registry import find_weights
+from rnatools.models.spliceai_weights import weight_files
+
+
+def find_spliceai_weights(weights=None):
+    """The files the registry's SpliceAI lookup and layout hook give (what load_spliceai reads)."""
+    return weight_files(find_weights("spliceai", weights))
+
 
 pytestmark = pytest.mark.skipif(
     installed_weights() is None, reason="the spliceai distribution (official weights) is missing"
@@ -103,7 +110,7 @@ def test_both_convolution_kernels_match_keras(model, oracle, conv2d):
 @pytest.mark.weights
 def test_forward_and_run_model_give_the_ensemble_mean(model, oracle):
     x = oracle["x_short"].astype(np.float32)
-    out = run_model(model, x, torch.device("cpu"))
+    out = Engine("cpu").run(model, x)
     assert out.dtype == np.float32 and out.shape == (1, 101, 3)
     assert np.abs(out - oracle["y_short_mean"]).max() <= ATOL
     assert np.abs(out.sum(axis=-1) - 1).max() <= 1e-6
@@ -115,7 +122,7 @@ def test_predict_batches_keeps_order_and_tags(oracle, net3):
     expected = oracle["y_short_models"][2, 0]
     # Batches break on a change of shape; outputs come back in input order with their tags.
     items = [("a", x), ("b", x), ("c", x[:10050])]
-    results = list(predict_batches(net3, items, "cpu", batch_size=2))
+    results = list(Engine("cpu").map(net3, items, batch_size=2))
     assert [tag for tag, _ in results] == ["a", "b", "c"]
     assert np.abs(results[0][1] - expected).max() <= ATOL
     assert np.abs(results[1][1] - expected).max() <= ATOL
@@ -123,7 +130,7 @@ def test_predict_batches_keeps_order_and_tags(oracle, net3):
     assert results[2][1].shape == (50, 3)
     assert np.abs(results[2][1] - expected[:50]).max() <= ATOL
     with pytest.raises(ValueError, match="batch_size"):
-        list(predict_batches(net3, items, "cpu", batch_size=0))
+        list(Engine("cpu").map(net3, items, batch_size=0))
 
 
 def test_input_must_carry_the_full_context(model):

@@ -6,14 +6,17 @@ the README: atol 1e-4 on logits and hidden states (float32, CPU).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import save_file
 
 from rnatools.errors import InputError, MissingWeightsError
 from rnatools.models.lm import load_lm, tile_spans
+from rnatools.models.splicebert import weight_files
 
 pytestmark = pytest.mark.weights
 
@@ -158,3 +161,73 @@ def test_weights_from_environment_variable(fixtures_dir, monkeypatch):
     monkeypatch.setenv("RNATOOLS_SPLICEBERT_WEIGHTS", str(folder / "missing"))
     with pytest.raises(MissingWeightsError, match="RNATOOLS_SPLICEBERT_WEIGHTS .*missing"):
         load_lm("splicebert-human-510")
+
+
+def _tiny_release(folder: Path) -> Path:
+    """A random one-layer SpliceBERT release folder holding both pytorch_model.bin and
+    model.safetensors (same tensors; the .safetensors without the tied decoder copy)."""
+    hidden, ffn, positions, vocab = 8, 16, 34, 10
+    layer = "bert.encoder.layer.0."
+    shapes = {
+        "bert.embeddings.word_embeddings.weight": (vocab, hidden),
+        "bert.embeddings.position_embeddings.weight": (positions, hidden),
+        "bert.embeddings.token_type_embeddings.weight": (2, hidden),
+        f"{layer}intermediate.dense.weight": (ffn, hidden),
+        f"{layer}intermediate.dense.bias": (ffn,),
+        f"{layer}output.dense.weight": (hidden, ffn),
+        f"{layer}output.dense.bias": (hidden,),
+        "cls.predictions.bias": (vocab,),
+    }
+    for dense in (
+        f"{layer}attention.self.query",
+        f"{layer}attention.self.key",
+        f"{layer}attention.self.value",
+        f"{layer}attention.output.dense",
+        "cls.predictions.transform.dense",
+    ):
+        shapes[f"{dense}.weight"], shapes[f"{dense}.bias"] = (hidden, hidden), (hidden,)
+    for norm in (
+        "bert.embeddings.LayerNorm",
+        f"{layer}attention.output.LayerNorm",
+        f"{layer}output.LayerNorm",
+        "cls.predictions.transform.LayerNorm",
+    ):
+        shapes[f"{norm}.weight"] = shapes[f"{norm}.bias"] = (hidden,)
+    generator = torch.Generator().manual_seed(11)
+    state = {key: torch.randn(*shape, generator=generator) * 0.5 for key, shape in shapes.items()}
+    save_file(state, str(folder / "model.safetensors"))
+    tied = {
+        "cls.predictions.decoder.weight": state["bert.embeddings.word_embeddings.weight"],
+        "cls.predictions.decoder.bias": state["cls.predictions.bias"],
+    }
+    torch.save(state | tied, folder / "pytorch_model.bin")
+    config = {
+        "hidden_act": "gelu",
+        "hidden_size": hidden,
+        "intermediate_size": ffn,
+        "max_position_embeddings": positions,
+        "num_attention_heads": 2,
+        "num_hidden_layers": 1,
+        "vocab_size": vocab,
+    }
+    (folder / "config.json").write_text(json.dumps(config))
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "N", "A", "C", "G", "T"]
+    (folder / "vocab.txt").write_text("\n".join(tokens) + "\n")
+    return folder
+
+
+def test_folder_with_both_weight_files_loads_the_safetensors(tmp_path):
+    folder = _tiny_release(tmp_path)
+    assert weight_files(folder, "splicebert") == [
+        folder / "config.json",
+        folder / "vocab.txt",
+        folder / "model.safetensors",
+    ]
+    sequences = ["ACGTNACGTTGCAUU", "ttgaca", "A" * 32]
+    from_bin = load_lm("splicebert", folder / "pytorch_model.bin")
+    expected = from_bin.nucleotide_logits(sequences, batch_size=2)
+    for path in (folder, folder / "model.safetensors"):
+        lm = load_lm("splicebert", path)
+        assert lm.engine.device.type == "cpu" and lm.precision == "fp32"
+        for got, want in zip(lm.nucleotide_logits(sequences, batch_size=2), expected, strict=True):
+            np.testing.assert_array_equal(got, want)

@@ -12,15 +12,13 @@ from typer.testing import CliRunner
 
 from rnatools.cli.main import app
 from rnatools.errors import ContigNotFoundError, InputError, UsageError
-from rnatools.genome import Interval
+from rnatools.genome import Interval, parse_region
 from rnatools.io.fasta import Fasta, read_fasta_records
-from rnatools.io.gtf import canonical_transcript, read_genes
+from rnatools.io.gtf import canonical_transcript, read_genes, select_genes
 from rnatools.sequence import reverse_complement
 from rnatools.windows import (
     gene_windows,
     interval_windows,
-    parse_region,
-    select_genes,
     window_sequence,
 )
 
@@ -168,6 +166,20 @@ def test_select_genes(test_data: Path) -> None:
         select_genes(genes, ["OR4F5", "NOPE"])
 
 
+def test_select_genes_in_the_order_named(test_data: Path) -> None:
+    # The order predict uses: each name's genes in turn, a gene named twice comes twice; exact
+    # names and ids win over ids without their version.
+    genes = read_genes(test_data / "io" / "snakemake_gencode_chr1_start.gtf.gz")
+    chosen = select_genes(genes, ["OR4F5", "ENSG00000227232", " ", "OR4F5"], order="names")
+    assert [g.gene_name for g in chosen] == ["OR4F5", "WASH7P", "OR4F5"]
+    versioned = next(g for g in genes if g.gene_name == "WASH7P").gene_id
+    assert select_genes(genes, [versioned], order="names") == select_genes(genes, ["WASH7P"])
+    with pytest.raises(InputError, match="NOPE, NADA") as info:
+        select_genes(genes, ["NOPE", "NADA"], path="genes.gtf")
+    assert str(info.value).startswith("genes.gtf: ")
+    assert select_genes(genes, None) == list(genes)
+
+
 # -- command line --------------------------------------------------------------------------------
 
 runner = CliRunner()
@@ -272,3 +284,27 @@ def test_cli_failure_keeps_existing_output(tmp_path: Path) -> None:
 def test_cli_usage_errors_exit_2(args: list[str]) -> None:
     result = _run(*args)
     assert result.exit_code == 2, result.output
+
+
+def test_pipeline_from_python_equals_cli(tmp_path: Path) -> None:
+    from rnatools.pipelines.windows import WindowsSettings, run_windows
+
+    settings = WindowsSettings(
+        fasta=EXAMPLE_FASTA, output=tmp_path / "py.tsv", region="chr17:43,044,295-43,044,304",
+        strand="both", flank=3,
+    )  # fmt: skip
+    summary = run_windows(settings)
+    assert (summary.windows, summary.output_format, summary.flank) == (2, "tsv", 3)
+    result = _run("--region", "chr17:43,044,295-43,044,304", "--strand", "both", "--flank", "3",
+                  "-o", str(tmp_path / "cli.tsv"))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "py.tsv").read_text() == (tmp_path / "cli.tsv").read_text()
+    with pytest.raises(UsageError) as info:
+        run_windows(WindowsSettings(fasta=EXAMPLE_FASTA, region=("chr17:1-10",), flank=-1))
+    assert info.value.parameter == "flank"
+
+
+def test_cli_strand_auto_is_refused() -> None:
+    result = _run("--region", "chr17:43044295-43044304", "--strand", "auto")
+    assert result.exit_code == 2
+    assert "--strand auto" in result.stderr

@@ -6,7 +6,8 @@
 
 Every record keeps its columns and INFO; only CHROM (``17`` → ``chr17``, the FASTA's name) and
 POS (+ 1,847,983, the GRCh37 → GRCh38 offset that holds inside BRCA1 only) change, and the
-header says GRCh38 and declares ``chr17``. The script checks that every REF equals the bundled
+header says GRCh38 and declares ``chr17`` only (the GRCh37 ``##contig`` lines, ``17`` with its
+GRCh37 length among them, are dropped). The script checks that every REF equals the bundled
 GRCh38 FASTA before writing, and writes the output with pysam (bgzip + tabix), so a rerun gives
 the same bytes.
 """
@@ -38,6 +39,8 @@ def main() -> None:
         for line in handle:
             if line.startswith("##reference="):
                 header.append("##reference=GRCh38 (GRCh37 POS + 1847983; valid inside BRCA1)\n")
+            elif line.startswith("##contig="):
+                continue  # GRCh37 contigs: this file is GRCh38 and holds chr17 only
             elif line.startswith("#CHROM"):
                 header.append(f"##contig=<ID=chr17,length={length},assembly=GRCh38>\n")
                 header.append(line)

@@ -6,11 +6,12 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from rnatools.models.registry import MODELS
+from rnatools.cli.console import stdout
+from rnatools.errors import MissingWeightsError
+from rnatools.models.registry import KINDS, MODELS, find_weights
 
 
 def models(
@@ -25,10 +26,14 @@ def models(
     """
     rows = []
     for info in MODELS.values():
-        found = info.locate()
+        try:
+            found = find_weights(info.name)
+        except MissingWeightsError:
+            found = None
         rows.append(
             {
                 "name": info.name,
+                "kind": info.kind,
                 "description": info.description,
                 "weights": None if found is None else str(found),
                 "found": found is not None,
@@ -53,8 +58,10 @@ def models(
             if row["found"]
             else f"[red]not found[/red]: {escape(row['how_to_get'])}"
         )
-        table.add_row(row["name"], weights, escape(row["licence"]), f"doi:{row['doi']}")
-    Console(soft_wrap=False).print(table)
+        model = f"{row['name']}\n[dim]{KINDS[row['kind']]}[/dim]"
+        table.add_row(model, weights, escape(row["licence"]), f"doi:{row['doi']}")
+    # markup=True: the cells are escaped user text inside rnatools' own colour tags; no emoji.
+    stdout.print(table, markup=True, soft_wrap=False)
 
 
 def register(app: typer.Typer) -> None:

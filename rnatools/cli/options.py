@@ -17,7 +17,10 @@ class PrecisionChoice(str, Enum):
 
 DeviceOption = Annotated[
     str,
-    typer.Option("--device", help="auto (CUDA when present), cpu, cuda or cuda:N."),
+    typer.Option(
+        "--device",
+        help="auto (CUDA when present), cpu, cuda or cuda:N; checked before any work starts.",
+    ),
 ]
 BatchSizeOption = Annotated[
     int,
@@ -53,8 +56,9 @@ RegionsOption = Annotated[
     typer.Option(
         "--regions",
         metavar="CHROM:START-END",
-        help="Only work inside chrom:start-end (1-based inclusive; repeatable). A VCF with a "
-        "tabix/CSI index is read by region; other inputs are scanned.",
+        help="Restrict the run to chrom:start-end (1-based inclusive; repeatable): the input "
+        "outside is left out, e.g. to split a big job (see --shard). A tabix/CSI-indexed VCF "
+        "input is read by region, any other input is scanned.",
     ),
 ]
 RegionsFileOption = Annotated[
@@ -72,3 +76,27 @@ ShardOption = Annotated[
         "joined in order by `rnatools merge`, equal the unsharded output byte for byte.",
     ),
 ]
+
+
+class StrandChoice(str, Enum):
+    """``--strand`` of every command (one enum, the union of what they take). A command that
+    takes fewer values says so in its help and checks with :func:`strand_value`."""
+
+    auto = "auto"
+    plus = "+"
+    minus = "-"
+    both = "both"
+
+
+def strand_value(choice: StrandChoice | str, allowed: tuple[str, ...]) -> str:
+    """The value of ``--strand`` when this command takes it.
+
+    Raises:
+        UsageError: a value outside ``allowed`` (exit code 2).
+    """
+    from rnatools.errors import UsageError
+
+    value = choice.value if isinstance(choice, StrandChoice) else str(choice)
+    if value not in allowed:
+        raise UsageError(f"--strand {value}: this command takes {', '.join(allowed)}")
+    return value

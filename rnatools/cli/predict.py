@@ -1,10 +1,8 @@
-"""rnatools predict: per-nucleotide splice-site probabilities."""
+"""rnatools predict: per-nucleotide splice-site probabilities (see rnatools.pipelines.predict)."""
 
 from __future__ import annotations
 
 import logging
-import re
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -16,61 +14,37 @@ from rnatools.cli.options import (
     DeviceOption,
     PrecisionChoice,
     PrecisionOption,
-    RegionsFileOption,
-    RegionsOption,
     ShardOption,
+    StrandChoice,
     ThreadsOption,
     WeightsOption,
 )
-from rnatools.errors import InputError, UsageError
-from rnatools.genome import Interval
+from rnatools.errors import UsageError
 
 log = logging.getLogger("rnatools.predict")
 
-_REGION = re.compile(r"^(?P<chrom>[^:\s]+):(?P<start>[\d,]+)-(?P<end>[\d,]+)$")
+DEFAULT_CHUNK_SIZE = 20_000
+"""= :data:`rnatools.scoring.splice_sites.DEFAULT_CHUNK_SIZE` (a test checks it); not imported,
+which would import torch and slow down ``--help``."""
 
-
-class StrandChoice(str, Enum):
-    auto = "auto"
-    plus = "+"
-    minus = "-"
-    both = "both"
-
-
-def parse_region(text: str) -> Interval:
-    """``chrom:start-end``, 1-based inclusive like samtools → a 0-based half-open Interval.
-
-    Raises:
-        UsageError: not of that form, or start < 1, or end < start.
-    """
-    match = _REGION.match(text.strip())
-    if not match:
-        raise UsageError(f"--region {text!r}: expected chrom:start-end (1-based, inclusive)")
-    start1 = int(match["start"].replace(",", ""))
-    end1 = int(match["end"].replace(",", ""))
-    if start1 < 1 or end1 < start1:
-        raise UsageError(f"--region {text!r}: need 1 <= start <= end")
-    return Interval(match["chrom"], start1 - 1, end1)
-
-
-def _gene_intervals(path: Path, fmt: str, genes: str | None) -> list[Interval]:
-    from rnatools.io.gtf import read_genes
-
-    records = read_genes(path, fmt)  # type: ignore[arg-type]
-    if genes:
-        wanted = [name.strip() for name in genes.split(",") if name.strip()]
-        by_name: dict[str, list] = {}
-        for gene in records:
-            by_name.setdefault(gene.gene_name, []).append(gene)
-            by_name.setdefault(gene.gene_id, []).append(gene)
-        missing = [name for name in wanted if name not in by_name]
-        if missing:
-            raise InputError(f"gene(s) not in the annotation: {', '.join(missing)}", path)
-        records = [gene for name in wanted for gene in by_name[name]]
-    return [
-        Interval(gene.chrom, gene.start, gene.end, gene.strand, gene.gene_name or gene.gene_id)
-        for gene in records
-    ]
+PredictRegionsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--regions",
+        metavar="CHROM:START-END",
+        help="Restrict the work to chrom:start-end (1-based inclusive; repeatable): the "
+        "intervals of --bed/--gtf/--gff3/--region are clipped to it, to split a long run "
+        "(with --shard). Not an interval to predict: that is --region.",
+    ),
+]
+PredictRegionsFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--regions-file",
+        metavar="BED",
+        help="Restrict the work to the intervals of this BED file (as --regions).",
+    ),
+]
 
 
 def predict(
@@ -104,7 +78,12 @@ def predict(
     ] = None,
     region: Annotated[
         list[str] | None,
-        typer.Option("--region", "-r", help="chrom:start-end, 1-based inclusive (repeatable)."),
+        typer.Option(
+            "--region",
+            "-r",
+            help="An interval to predict: chrom:start-end, 1-based inclusive (repeatable). "
+            "(--regions instead clips the other inputs.)",
+        ),
     ] = None,
     sequences: Annotated[
         Path | None,
@@ -141,14 +120,14 @@ def predict(
             "larger is faster (less repeated context), smaller needs less memory. Results do not "
             "depend on it.",
         ),
-    ] = 20_000,  # = scoring.splice_sites.DEFAULT_CHUNK_SIZE (not imported: keeps --help fast)
+    ] = DEFAULT_CHUNK_SIZE,
     batch_size: BatchSizeOption = 16,
     device: DeviceOption = "auto",
     threads: ThreadsOption = 0,
     precision: PrecisionOption = PrecisionChoice.fp32,
     weights: WeightsOption = None,
-    regions: RegionsOption = None,
-    regions_file: RegionsFileOption = None,
+    regions: PredictRegionsOption = None,
+    regions_file: PredictRegionsFileOption = None,
     shard: ShardOption = None,
 ) -> None:
     """Per-nucleotide SpliceAI acceptor and donor probabilities over regions, genes or sequences.
@@ -156,24 +135,18 @@ def predict(
     Every nucleotide sees its full +-5,000 nt context: real genomic flanks, N past contig ends.
     Minus-strand rows are predicted on the reverse complement and written in genome order.
     Acceptor = first nucleotide of an exon, donor = last nucleotide of an exon, in transcript
-    orientation. Coordinates in the output are 0-based half-open (BED-like).
+    orientation. Coordinates in the output are 0-based half-open (BED-like). The files written
+    are listed at the end.
     """
-    from rnatools.io.fasta import Fasta, read_fasta_records
-    from rnatools.io.tracks import open_track_writer, split_suffix
-    from rnatools.models.spliceai import load_spliceai
-    from rnatools.runtime import autocast, resolve_device, set_threads
-    from rnatools.scoring.splice_sites import (
-        InMemorySequences,
-        check_interval,
-        expand_strands,
-        merge_intervals,
-        predict_splice_sites,
-    )
+    from rnatools.pipelines.predict import PredictSettings, run_predict
 
     inputs = [
         name
         for name, value in (
-            ("--bed", bed), ("--gtf", gtf), ("--gff3", gff3), ("--region", region),
+            ("--bed", bed),
+            ("--gtf", gtf),
+            ("--gff3", gff3),
+            ("--region", region),
             ("--sequences", sequences),
         )
         if value
@@ -189,74 +162,30 @@ def predict(
         raise UsageError(f"{inputs[0]} needs --fasta (the reference genome)")
     if genes and not (gtf or gff3):
         raise UsageError("--genes needs --gtf or --gff3")
-    fmt, _, _ = split_suffix(output)  # unknown extension -> UsageError before any work
-    if output != "-" and not Path(output).resolve().parent.is_dir():
-        raise UsageError(f"-o {output}: the folder {Path(output).parent} does not exist")
-
-    set_threads(threads)
-    torch_device = resolve_device(device)
-    autocast(torch_device, precision.value)  # type: ignore[arg-type]  # fp16 on CPU: fail early
-
-    if sequences is not None:
-        if not sequences.is_file():
-            raise InputError("file not found", sequences)
-        records = read_fasta_records(sequences)
-        if not records:
-            raise InputError("no FASTA records", sequences)
-        source = InMemorySequences(records, str(sequences))
-        intervals = [Interval(name, 0, len(seq), "+", name) for name, seq in records]
-        if any(iv.length == 0 for iv in intervals):
-            raise InputError("a record has an empty sequence", sequences)
-    else:
-        source = Fasta(fasta)  # type: ignore[arg-type]
-        if bed is not None:
-            from rnatools.io.bed import read_bed
-
-            intervals = list(read_bed(bed))
-        elif gtf is not None or gff3 is not None:
-            intervals = _gene_intervals(gtf or gff3, "gtf" if gtf else "gff3", genes)  # type: ignore[arg-type]
-        else:
-            intervals = [parse_region(text) for text in region or []]
-    if not intervals:
-        raise InputError("no intervals to predict")
-
-    stranded = [
-        check_interval(source, stranded_iv)
-        for iv in intervals
-        for stranded_iv in expand_strands(iv, strand.value)  # type: ignore[arg-type]
-    ]
-    if fmt != "tsv":
-        stranded = merge_intervals(stranded, list(source.lengths))
-    from rnatools.sharding import parse_regions, parse_shard, restrict_intervals, shard_intervals
-
-    stranded = shard_intervals(
-        restrict_intervals(stranded, parse_regions(regions, regions_file)),
-        parse_shard(shard),
-        chunk_size,
+    settings = PredictSettings(
+        output=output,
+        fasta=fasta,
+        bed=bed,
+        gtf=gtf,
+        gff3=gff3,
+        genes=tuple(genes.split(",")) if genes else None,
+        region=tuple(region or ()),
+        sequences=sequences,
+        strand=strand.value,  # type: ignore[arg-type]
+        min_score=min_score,
+        chunk_size=chunk_size,
+        batch_size=batch_size,
+        device=device,
+        threads=threads,
+        precision=precision.value,
+        weights=weights,
+        regions=tuple(regions or ()),
+        regions_file=regions_file,
+        shard=shard,
     )
-    strands = [s for s in ("+", "-") if any(iv.strand == s for iv in stranded)]
-    total = sum(iv.length for iv in stranded)
-    log.info("predicting %d nt on %d interval(s)", total, len(stranded))
-
-    model = load_spliceai(weights, torch_device)
-    try:
-        with open_track_writer(
-            output, dict(source.lengths), strands, min_score=min_score
-        ) as writer, progress_bar("SpliceAI", total, "nt") as bar:
-            for track in predict_splice_sites(
-                model,
-                source,
-                stranded,
-                device=torch_device,
-                precision=precision.value,  # type: ignore[arg-type]
-                batch_size=batch_size,
-                chunk_size=chunk_size,
-                on_chunk=bar.advance,
-            ):
-                writer.write(track.chrom, track.start, track.strand, track.acceptor, track.donor)
-    finally:
-        if isinstance(source, Fasta):
-            source.close()
+    summary = run_predict(settings, progress_bar)
+    if summary.files:
+        log.info("wrote %s", ", ".join(str(path) for path in summary.files))
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,4 @@
-"""rnatools windows: pre-mRNA windows as FASTA or TSV."""
+"""rnatools windows: pre-mRNA windows as FASTA or TSV (:mod:`rnatools.pipelines.windows`)."""
 
 from __future__ import annotations
 
@@ -9,27 +9,13 @@ from typing import Annotated
 
 import typer
 
-from rnatools.cli.options import FastaOption
+from rnatools.cli.console import progress_bar
+from rnatools.cli.options import FastaOption, StrandChoice, strand_value
 from rnatools.errors import UsageError
-from rnatools.io.atomic import atomic_output
-from rnatools.io.bed import read_bed
-from rnatools.io.fasta import Fasta
-from rnatools.io.gtf import read_genes
-from rnatools.windows import (
-    DEFAULT_FLANK,
-    Window,
-    check_in_contig,
-    gene_windows,
-    interval_windows,
-    parse_region,
-    select_genes,
-    window_sequence,
-)
+from rnatools.pipelines.windows import WindowsSettings, run_windows
+from rnatools.windows import DEFAULT_FLANK
 
 log = logging.getLogger("rnatools.windows")
-
-_FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".fa.gz", ".fasta.gz", ".fna.gz")
-_TSV_SUFFIXES = (".tsv", ".tsv.gz", ".txt", ".txt.gz")
 
 
 class TranscriptsChoice(str, Enum):
@@ -37,38 +23,9 @@ class TranscriptsChoice(str, Enum):
     all = "all"
 
 
-class StrandChoice(str, Enum):
-    plus = "+"
-    minus = "-"
-    both = "both"
-
-
 class OutputFormat(str, Enum):
     fasta = "fasta"
     tsv = "tsv"
-
-
-def output_format(output: Path, requested: OutputFormat | None) -> OutputFormat:
-    """The format named by ``--format``, else by the output's extension; FASTA on stdout."""
-    if requested is not None:
-        return requested
-    if str(output) == "-":
-        return OutputFormat.fasta
-    name = output.name.lower()
-    if name.endswith(_FASTA_SUFFIXES):
-        return OutputFormat.fasta
-    if name.endswith(_TSV_SUFFIXES):
-        return OutputFormat.tsv
-    raise UsageError(
-        f"cannot tell the output format of {output}: use a .fa/.fasta/.fa.gz or .tsv name, "
-        "or --format"
-    )
-
-
-def _wrap(sequence: str, width: int) -> str:
-    if width <= 0:
-        return sequence
-    return "\n".join(sequence[i : i + width] for i in range(0, len(sequence), width))
 
 
 def windows(
@@ -90,12 +47,12 @@ def windows(
             "--bed", exists=True, dir_okay=False, help="BED intervals (BED3-6, 0-based half-open)."
         ),
     ] = None,
-    regions: Annotated[
+    region: Annotated[
         list[str] | None,
         typer.Option(
             "--region",
             "-r",
-            help="chrom:start-end, 1-based inclusive as samtools (repeatable).",
+            help="chrom:start-end, 1-based inclusive as samtools (repeatable): a window each.",
         ),
     ] = None,
     genes: Annotated[
@@ -127,7 +84,7 @@ def windows(
         typer.Option(
             "--strand",
             help="Strand for unstranded BED lines and --region: + (default), - or both "
-            "(two windows). Stranded features keep their own strand.",
+            "(two windows); auto is not taken here. Stranded features keep their own strand.",
         ),
     ] = StrandChoice.plus,
     output: Annotated[
@@ -139,7 +96,7 @@ def windows(
             "Default: FASTA on stdout.",
         ),
     ] = Path("-"),
-    output_format_option: Annotated[
+    output_format: Annotated[
         OutputFormat | None,
         typer.Option("--format", help="Output format (overrides the extension)."),
     ] = None,
@@ -156,43 +113,26 @@ def windows(
     GENE|TRANSCRIPT for genes, the BED name (or chrom:start-end) for intervals, the region text
     for --region. TSV columns: name, chrom, start, end, strand, flank, sequence.
     """
-    if annotation is None and bed is None and not regions:
+    if annotation is None and bed is None and not region:
         raise UsageError("give at least one of --gtf, --bed or --region")
     if genes is not None and annotation is None:
         raise UsageError("--genes needs --gtf")
-    fmt = output_format(output, output_format_option)
-
-    selected: list[Window] = []
-    if annotation is not None:
-        names = genes.split(",") if genes is not None else None
-        chosen = select_genes(read_genes(annotation), names)
-        selected += gene_windows(chosen, transcripts.value, mask_outside_transcript)
-    if bed is not None:
-        selected += interval_windows(read_bed(bed), strand.value, mask_outside_transcript)
-    if regions:
-        parsed = [parse_region(region) for region in regions]
-        selected += interval_windows(parsed, strand.value, mask_outside_transcript)
-
-    with Fasta(fasta) as reference:
-        # Check every feature first, so that a bad one fails before anything is written.
-        contigs = [check_in_contig(reference, window.interval) for window in selected]
-        with atomic_output(output) as handle:
-            if fmt is OutputFormat.tsv:
-                handle.write("name\tchrom\tstart\tend\tstrand\tflank\tsequence\n")
-            for window, chrom in zip(selected, contigs, strict=True):
-                interval = window.interval
-                sequence = window_sequence(reference, interval, flank, window.mask_outside)
-                if fmt is OutputFormat.tsv:
-                    handle.write(
-                        f"{window.name}\t{chrom}\t{interval.start}\t{interval.end}\t"
-                        f"{interval.strand}\t{flank}\t{sequence}\n"
-                    )
-                else:
-                    handle.write(
-                        f">{window.name} {chrom}:{interval.start}-{interval.end}"
-                        f"({interval.strand}) flank={flank}\n{_wrap(sequence, line_width)}\n"
-                    )
-    log.info("wrote %d windows (flank %d nt) to %s", len(selected), flank, output)
+    settings = WindowsSettings(
+        fasta=fasta,
+        output=output,
+        annotation=annotation,
+        bed=bed,
+        region=tuple(region or ()),
+        genes=tuple(genes.split(",")) if genes is not None else None,
+        transcripts=transcripts.value,  # type: ignore[arg-type]
+        flank=flank,
+        mask_outside_transcript=mask_outside_transcript,
+        strand=strand_value(strand, ("+", "-", "both")),  # type: ignore[arg-type]
+        output_format=output_format.value if output_format else None,  # type: ignore[arg-type]
+        line_width=line_width,
+    )
+    summary = run_windows(settings, progress_bar)
+    log.info("wrote %d windows (flank %d nt) to %s", summary.windows, summary.flank, summary.output)
 
 
 def register(app: typer.Typer) -> None:

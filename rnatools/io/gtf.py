@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -530,4 +531,55 @@ def read_genes(
     return result
 
 
-__all__ = ["Gene", "Transcript", "canonical_transcript", "detect_format", "read_genes"]
+def select_genes(
+    genes: Sequence[Gene],
+    names: Iterable[str] | None,
+    *,
+    order: Literal["annotation", "names"] = "annotation",
+    path: str | Path | None = None,
+) -> list[Gene]:
+    """The genes named by ``names`` (the one gene selection of rnatools).
+
+    A name selects the genes whose ``gene_name`` or ``gene_id`` is exactly that name; a name that
+    selects none that way selects the genes whose ``gene_id`` without its ``.version`` suffix is
+    that name (``ENSG00000227232`` for ``ENSG00000227232.5``). Blank names are ignored;
+    ``names=None`` keeps every gene.
+
+    Args:
+        genes: as read by :func:`read_genes`.
+        names: gene names or ids.
+        order: ``"annotation"``: each selected gene once, in the annotation's order;
+            ``"names"``: for each name in turn the genes it selects (annotation order), so a
+            gene named twice comes twice.
+        path: the annotation file, named by the error.
+
+    Raises:
+        InputError: a name selects no gene (all such names are listed).
+    """
+    if names is None:
+        return list(genes)
+    wanted = [name.strip() for name in names if name.strip()]
+    exact: dict[str, list[Gene]] = {}
+    unversioned: dict[str, list[Gene]] = {}
+    for gene in genes:
+        for key in {gene.gene_name, gene.gene_id}:
+            exact.setdefault(key, []).append(gene)
+        unversioned.setdefault(gene.gene_id.split(".")[0], []).append(gene)
+    chosen = {name: exact.get(name) or unversioned.get(name, []) for name in wanted}
+    missing = [name for name in wanted if not chosen[name]]
+    if missing:
+        raise InputError(f"gene(s) not found in the annotation: {', '.join(missing)}", path)
+    if order == "names":
+        return [gene for name in wanted for gene in chosen[name]]
+    selected = {id(gene) for name in wanted for gene in chosen[name]}
+    return [gene for gene in genes if id(gene) in selected]
+
+
+__all__ = [
+    "Gene",
+    "Transcript",
+    "canonical_transcript",
+    "detect_format",
+    "read_genes",
+    "select_genes",
+]

@@ -1,4 +1,8 @@
-"""Writers for per-nucleotide acceptor/donor tracks: TSV, bedGraph and bigWig.
+"""Writers for per-nucleotide tracks: acceptor/donor tables, bedGraph and bigWig.
+
+Every bigWig of rnatools is written here (:func:`open_bigwigs`, :func:`add_bigwig_values`):
+the splice-site tracks of ``rnatools predict`` and the value tracks of ``rnatools ism``
+(:func:`write_value_bigwigs`).
 
 The format follows the output name:
 
@@ -223,10 +227,10 @@ class BigWigTrackWriter:
         keep = _keep(acceptor, donor, self._min_score)
         for channel, values in zip(CHANNELS, (acceptor, donor), strict=True):
             bigwig = self._files[(channel, strand)]
-            values = np.ascontiguousarray(values, dtype=np.float64)
             if keep is None:
-                bigwig.addEntries(chrom, int(start), values=values, span=1, step=1)
+                add_bigwig_values(bigwig, chrom, start, values)
                 continue
+            values = np.ascontiguousarray(values, dtype=np.float64)
             starts = np.flatnonzero(keep) + start
             if len(starts) == 0:
                 continue
@@ -281,18 +285,85 @@ def open_track_writer(
             yield writer
             writer.close()
         return
+    with open_bigwigs(destinations, chrom_sizes) as bigwigs:
+        yield BigWigTrackWriter(dict(zip(keys, bigwigs, strict=True)), min_score)
+
+
+@contextlib.contextmanager
+def open_bigwigs(
+    destinations: Sequence[str | Path], chrom_sizes: dict[str, int]
+) -> Iterator[list[object]]:
+    """Open bigWig files for writing (pyBigWig), each with the header ``chrom_sizes``.
+
+    Entries must then be added sorted by contig (header order) and position, without overlaps.
+    The files appear at ``destinations`` together, when the block ends without an error, or
+    not at all.
+
+    Args:
+        destinations: final paths.
+        chrom_sizes: contig -> length in nt, in header order.
+
+    Yields:
+        One open pyBigWig writer per destination, in order (closed when the block ends).
+
+    Raises:
+        OSError: a destination folder is missing or not writable.
+    """
     import pyBigWig
 
+    header = [(name, int(size)) for name, size in chrom_sizes.items()]
     with atomic_paths(destinations) as temporaries:
-        files: dict[tuple[str, str], object] = {}
+        bigwigs: list[object] = []
         try:
-            for key, temporary in zip(keys, temporaries, strict=True):
+            for temporary in temporaries:
                 bigwig = pyBigWig.open(str(temporary), "w")
                 if bigwig is None:
                     raise OSError(f"cannot write bigWig {temporary}")
-                files[key] = bigwig
-                bigwig.addHeader([(name, int(size)) for name, size in chrom_sizes.items()])
-            yield BigWigTrackWriter(files, min_score)
+                bigwigs.append(bigwig)
+                bigwig.addHeader(header)
+            yield bigwigs
         finally:
-            for bigwig in files.values():
+            for bigwig in bigwigs:
                 bigwig.close()
+
+
+def add_bigwig_values(bigwig, chrom: str, start: int, values: np.ndarray) -> None:
+    """Add ``values[i]`` at nucleotide ``start + i`` of ``chrom`` (0-based), float32 in the file.
+
+    Non-finite values (NaN, ±inf) get no entry: each run of finite values is one block of
+    single-nucleotide entries.
+    """
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    finite = np.isfinite(values)
+    if finite.all():
+        bigwig.addEntries(chrom, int(start), values=values, span=1, step=1)
+        return
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], finite.astype(np.int8), [0]])))
+    for run_start, run_end in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+        bigwig.addEntries(
+            chrom, int(start + run_start), values=values[run_start:run_end], span=1, step=1
+        )
+
+
+def write_value_bigwigs(
+    tracks: dict[str | Path, np.ndarray], chrom_sizes: dict[str, int], chrom: str, start: int
+) -> list[Path]:
+    """One bigWig per track: value ``i`` of each at nucleotide ``start + i`` of ``chrom``.
+
+    Args:
+        tracks: destination path -> ``(length,)`` values (non-finite values get no entry).
+        chrom_sizes: contig -> length in nt (header, in this order).
+        chrom: contig of the values, as spelled in ``chrom_sizes``.
+        start: 0-based position of the first value.
+
+    Returns:
+        The paths written (all together, atomically).
+
+    Raises:
+        OSError: a destination folder is missing or not writable.
+    """
+    destinations = [Path(path) for path in tracks]
+    with open_bigwigs(destinations, chrom_sizes) as bigwigs:
+        for bigwig, values in zip(bigwigs, tracks.values(), strict=True):
+            add_bigwig_values(bigwig, chrom, start, values)
+    return destinations

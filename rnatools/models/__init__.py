@@ -1,1 +1,2 @@
-"""Model adapters (SpliceAI, masked RNA language models) and the registry of known models."""
+"""Model adapters (SpliceAI, masked RNA language models), reached through the registry
+(:mod:`rnatools.models.registry`: ``find_weights``, ``load_model``)."""

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 __all__ = [
+    "AttentionHeads",
     "BertConfig",
     "BertEmbeddings",
     "BertLayer",
@@ -39,8 +40,30 @@ __all__ = [
 ]
 
 
+class AttentionHeads:
+    """Mixin of transformer configs (dataclasses with ``hidden_size`` and ``num_heads``).
+
+    Raises:
+        ValueError: (on construction) ``hidden_size`` is not divisible by ``num_heads``.
+    """
+
+    hidden_size: int
+    num_heads: int
+
+    def __post_init__(self) -> None:
+        if self.hidden_size % self.num_heads:
+            raise ValueError(
+                f"hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}"
+            )
+
+    @property
+    def head_size(self) -> int:
+        """Width of one attention head (``hidden_size / num_heads``)."""
+        return self.hidden_size // self.num_heads
+
+
 @dataclass(frozen=True)
-class BertConfig:
+class BertConfig(AttentionHeads):
     """Hyper-parameters of a BERT-style masked language model.
 
     Attributes:
@@ -69,16 +92,6 @@ class BertConfig:
     pad_token_id: int = 0
     head_activation: bool = True
     output_size: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.hidden_size % self.num_heads:
-            raise ValueError(
-                f"hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}"
-            )
-
-    @property
-    def head_size(self) -> int:
-        return self.hidden_size // self.num_heads
 
 
 class BertOutput(NamedTuple):

@@ -6,16 +6,18 @@ input, whatever special tokens (``[CLS]``) the model adds. Logits are restricted
 nucleotide tokens, always in the column order A, C, G, T/U (:data:`NUCLEOTIDE_COLUMNS`); extra
 vocabulary rows (``N``, IUPAC codes, specials) never enter a score.
 
-Model names: ``splicebert`` (SpliceBERT.1024nt), ``splicebert-510`` (SpliceBERT.510nt),
-``splicebert-human-510`` (SpliceBERT-human.510nt), ``rnabert``, ``rnamsm`` (single sequence as
-an alignment of depth 1); each is an entry of :data:`rnatools.models.registry.MODELS` with a
-``loader``.
+Every model call runs through the model's :class:`~rnatools.engine.Engine` (device, precision,
+inference mode, transfers). Model names: ``splicebert`` (SpliceBERT.1024nt), ``splicebert-510``
+(SpliceBERT.510nt), ``splicebert-human-510`` (SpliceBERT-human.510nt), ``rnabert``, ``rnamsm``
+(single sequence as an alignment of depth 1): the entries of kind ``mlm`` of
+:data:`rnatools.models.registry.MODELS`. The scores built on them are specified in
+``docs/zero-shot-scores.md``.
 """
 
 from __future__ import annotations
 
-import importlib
-import os
+import logging
+import pickle
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -26,9 +28,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from rnatools.errors import InputError, MissingWeightsError, UsageError
-from rnatools.models.registry import MODELS, ModelInfo
-from rnatools.runtime import Precision, autocast
+from rnatools.engine import Engine, Precision
+from rnatools.errors import InputError, UsageError
+from rnatools.models.registry import get_model_info, load_model
+
+logger = logging.getLogger("rnatools.models.lm")
 
 NUCLEOTIDE_COLUMNS = "ACGT"
 """Column order of every ``nucleotide_logits`` array (T stands for U in RNA models)."""
@@ -51,21 +55,56 @@ class LMOutput(NamedTuple):
 class LanguageModel(ABC):
     """A masked nucleotide language model behind one interface.
 
+    An adapter implements :meth:`encode` (strings → model inputs on the device) and
+    :meth:`network` (inputs → per-nucleotide logits and last hidden state); everything else,
+    including the engine call, is shared.
+
     Attributes:
         name: model name as given to :func:`load_lm`.
         max_length: longest window, in nt, that the model takes in one piece.
         hidden_size: width of the embeddings.
-        device: where the model runs.
-        precision: ``fp32`` (default), ``bf16`` or ``fp16`` (autocast, opt-in).
+        engine: runs every model call (device, precision, inference mode, transfers).
+        nucleotide_ids: ``(4,)`` int64 vocabulary ids of A, C, G, T/U on the device, in
+            :data:`NUCLEOTIDE_COLUMNS` order.
     """
 
     name: str
     max_length: int
     hidden_size: int
-    device: torch.device
-    precision: Precision = "fp32"
+    engine: Engine
+    nucleotide_ids: Tensor
 
     @abstractmethod
+    def encode(
+        self, sequences: Sequence[str], mask_positions: Sequence[Sequence[int]] | None = None
+    ) -> tuple[Tensor | None, ...]:
+        """The network's inputs for a batch, on the engine's device (see :meth:`network`).
+
+        Raises:
+            InputError: a sequence is empty, too long, or holds a letter the model cannot take;
+                a mask position outside its sequence.
+        """
+
+    @abstractmethod
+    def network(self, inputs: tuple[Tensor | None, ...], *, logits: bool) -> tuple[Tensor, Tensor]:
+        """Run the network on :meth:`encode`'s inputs (called inside ``engine.inference()``).
+
+        Returns:
+            ``(batch, positions, vocab)`` logits (anything when ``logits`` is False) and the
+            ``(batch, positions, hidden)`` last hidden state; position ``i`` is nucleotide ``i``
+            (special tokens before it removed), ``positions`` >= the longest sequence.
+        """
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model runs (the engine's device)."""
+        return self.engine.device
+
+    @property
+    def precision(self) -> Precision:
+        """``fp32`` (default), ``bf16`` or ``fp16`` autocast (the engine's precision)."""
+        return self.engine.precision
+
     def forward_batch(
         self,
         sequences: Sequence[str],
@@ -74,7 +113,7 @@ class LanguageModel(ABC):
         logits: bool = True,
         hidden: bool = False,
     ) -> LMOutput:
-        """Run one batch of sequences, each at most :attr:`max_length` nt.
+        """Run one batch of sequences, each at most :attr:`max_length` nt, through the engine.
 
         Args:
             sequences: nucleotide strings (DNA or RNA letters, any case).
@@ -82,23 +121,40 @@ class LanguageModel(ABC):
             logits: compute the nucleotide logits.
             hidden: return the last hidden state.
 
+        Returns:
+            :class:`LMOutput`, tensors on :attr:`device`.
+
         Raises:
-            InputError: a sequence is empty, too long, or holds a letter the model cannot take.
+            InputError: a sequence is empty, too long, or holds a letter the model cannot take;
+                a mask position outside its sequence.
         """
+        inputs = self.encode(sequences, mask_positions)
+        length = max(len(s) for s in sequences)
+        with self.engine.inference():
+            all_logits, last_hidden = self.network(inputs, logits=logits)
+            nucleotide_logits = None
+            if logits:
+                nucleotide_logits = (
+                    all_logits[:, :length].index_select(-1, self.nucleotide_ids).float()
+                )
+            last = last_hidden[:, :length].float() if hidden else None
+        lengths = torch.tensor([len(s) for s in sequences], dtype=torch.int64)
+        return LMOutput(nucleotide_logits, last, lengths)
 
     def check_length(self, sequence: str, what: str = "sequence") -> None:
-        """Raise :class:`InputError` when ``sequence`` is longer than :attr:`max_length`."""
+        """Raise :class:`InputError` when ``sequence`` is empty or longer than :attr:`max_length`.
+
+        The too-long error names the parameter ``tile`` (the remedy).
+        """
         if not sequence:
             raise InputError(f"{what} is empty")
         if len(sequence) > self.max_length:
-            raise InputError(
+            error = InputError(
                 f"{what} is {len(sequence)} nt, longer than the {self.max_length} nt that "
-                f"{self.name} takes; shorten it or ask for tiling (--tile)"
+                f"{self.name} takes; shorten it or ask for tiling"
             )
-
-    def autocast(self):
-        """Autocast context for :attr:`precision` on :attr:`device`."""
-        return autocast(self.device, self.precision)
+            error.parameter = "tile"
+            raise error
 
     def embed(
         self,
@@ -119,12 +175,16 @@ class LanguageModel(ABC):
 
         Returns:
             One float32 array per sequence: ``(length, hidden)``, or ``(hidden,)`` pooled.
+
+        Raises:
+            UsageError: (``pool``) an unknown pooling; (``batch_size``) below 1.
+            InputError: see :meth:`forward_batch`.
         """
+        if pool not in (None, "mean"):
+            raise UsageError(f"pool must be None or 'mean', got {pool!r}", parameter="pool")
         per_nucleotide = self._per_nucleotide(sequences, batch_size, tile, want="hidden")
         if pool == "mean":
             return [array.mean(axis=0) for array in per_nucleotide]
-        if pool is not None:
-            raise UsageError(f"pool must be None or 'mean', got {pool!r}")
         return per_nucleotide
 
     def nucleotide_logits(
@@ -138,18 +198,25 @@ class LanguageModel(ABC):
         """Unmasked (or explicitly masked) logits of A, C, G, T/U: one ``(length, 4)`` per sequence.
 
         Tiling is only offered without ``mask_positions``.
+
+        Raises:
+            UsageError: (``tile``) tiling together with mask positions; (``batch_size``) below 1.
+            InputError: see :meth:`forward_batch`.
         """
-        if mask_positions is not None:
-            if tile:
-                raise UsageError("tiling is not offered together with mask positions")
-            results: list[np.ndarray] = []
-            for start in range(0, len(sequences), batch_size):
-                chunk = sequences[start : start + batch_size]
-                out = self.forward_batch(chunk, mask_positions[start : start + batch_size])
-                logits = out.nucleotide_logits.cpu().numpy()
-                results.extend(logits[i, : len(s)] for i, s in enumerate(chunk))
-            return results
-        return self._per_nucleotide(sequences, batch_size, tile, want="logits")
+        if mask_positions is None:
+            return self._per_nucleotide(sequences, batch_size, tile, want="logits")
+        if tile:
+            raise UsageError("tiling is not offered together with mask positions", parameter="tile")
+        results: list[np.ndarray] = []
+        items = list(zip(sequences, mask_positions, strict=True))
+        for batch in self.engine.batches(
+            items, length=lambda item: len(item[0]), batch_size=batch_size, same_length=False
+        ):
+            chunk = [sequence for sequence, _ in batch]
+            out = self.forward_batch(chunk, [positions for _, positions in batch])
+            logits = self.engine.to_host(out.nucleotide_logits)
+            results.extend(logits[i, : len(s)] for i, s in enumerate(chunk))
+        return results
 
     def _per_nucleotide(
         self, sequences: Sequence[str], batch_size: int, tile: bool, want: str
@@ -164,12 +231,13 @@ class LanguageModel(ABC):
                 self.check_length(sequence, f"sequence {record + 1}")
                 pieces.append((record, 0, 0, len(sequence), sequence))
         outputs: list[np.ndarray | None] = [None] * len(sequences)
-        for first in range(0, len(pieces), batch_size):
-            batch = pieces[first : first + batch_size]
+        for batch in self.engine.batches(
+            pieces, length=lambda piece: len(piece[4]), batch_size=batch_size, same_length=False
+        ):
             out = self.forward_batch(
                 [p[4] for p in batch], logits=want == "logits", hidden=want == "hidden"
             )
-            values = (out.nucleotide_logits if want == "logits" else out.hidden).cpu().numpy()
+            values = self.engine.to_host(out.nucleotide_logits if want == "logits" else out.hidden)
             for row, (record, start, keep0, keep1, _) in enumerate(batch):
                 if outputs[record] is None:
                     width = values.shape[-1]
@@ -202,79 +270,108 @@ def tile_spans(length: int, window: int) -> Iterator[tuple[int, int, int]]:
         yield start, bounds[index] - start, bounds[index + 1] - start
 
 
-def find_weights(name: str, weights: str | Path | None) -> Path:
-    """Resolve the weights path: ``weights`` if given, else the model's environment variable.
-
-    Raises:
-        UsageError: unknown model name.
-        MissingWeightsError: neither is set, or the path does not exist; says where the public
-            weights live.
-    """
-    info = model_info(name)
-    source = "--weights"
-    if weights is None:
-        value = os.environ.get(info.env_var)
-        if not value:
-            raise MissingWeightsError(
-                f"no weights for {name}: pass --weights PATH or set {info.env_var}; "
-                f"{info.how_to_get} (rnatools does not download them)"
-            )
-        weights, source = value, info.env_var
-    path = Path(weights).expanduser()
-    if not path.exists():
-        raise MissingWeightsError(f"{source} {path} does not exist; {info.how_to_get}")
-    return path
-
-
-def language_models() -> list[str]:
-    """Names of the masked language models of :data:`rnatools.models.registry.MODELS`."""
-    return [name for name, info in MODELS.items() if info.loader]
-
-
-def model_info(name: str) -> ModelInfo:
-    """The registry entry of language model ``name``.
-
-    Raises:
-        UsageError: ``name`` is not a known masked language model; the message lists them.
-    """
-    info = MODELS.get(name)
-    if info is None or not info.loader:
-        raise UsageError(
-            f"unknown language model {name!r}; choose one of {', '.join(language_models())}"
-        )
-    return info
-
-
 def load_lm(
     name: str,
     weights: str | Path | None = None,
     *,
     device: torch.device | str = "cpu",
-    precision: Precision = "fp32",
+    precision: Precision | str = "fp32",
     **options,
 ) -> LanguageModel:
-    """Load a masked language model by name.
+    """Load a masked language model by name on a new :class:`~rnatools.engine.Engine`.
+
+    A convenience over :func:`rnatools.models.registry.load_model` (which takes an engine).
 
     Args:
-        name: a language model of :data:`rnatools.models.registry.MODELS` (``splicebert``,
-            ``splicebert-510``,
-            ``splicebert-human-510``, ``rnabert``, ...).
+        name: a model of kind ``mlm`` of :data:`rnatools.models.registry.MODELS`
+            (``splicebert``, ``splicebert-510``, ``splicebert-human-510``, ``rnabert``,
+            ``rnamsm``).
         weights: folder or file; ``None`` reads the model's environment variable.
-        device: where to run.
+        device: ``cpu`` (default), ``auto``, ``cuda``, ``cuda:N`` or a :class:`torch.device`.
         precision: ``fp32``, ``bf16`` or ``fp16`` autocast (opt-in).
         options: model-specific options (e.g. ``pad_to_max=True`` for RNABERT).
 
     Raises:
-        UsageError: unknown name or option.
-        MissingWeightsError: no weights found.
+        UsageError: unknown name (``model``) or option, a device that is not here
+            (``device``), fp16 on the CPU (``precision``).
+        MissingWeightsError: no weights found (parameter ``weights``).
         InputError: the weights cannot be read or do not fit the model.
     """
-    module, function = model_info(name).loader.split(":")
-    path = find_weights(name, weights)
-    loader = getattr(importlib.import_module(module), function)
-    model = loader(name, path, torch.device(device), **options)
-    model.precision = precision
-    return model
+    get_model_info(name, kind="mlm")
+    return load_model(name, weights, engine=Engine(device, precision), **options)
+
+
+def reject_options(name: str, options: dict) -> None:
+    """Raise :class:`UsageError` when a loader that takes no options was given some."""
+    if options:
+        raise UsageError(f"{name} takes no model options, got {', '.join(sorted(options))}")
+
+
+# ----------------------------------------------------------------------------------------------
+# Checkpoint files, shared by the language-model loaders.
+
+
+def _stub_class(qualified_name: str) -> type:
+    """A stand-in for a class pickled into a Lightning checkpoint (config dataclasses, enums)."""
+    module, _, name = qualified_name.rpartition(".")
+
+    def __init__(self, *args, **kwargs):  # noqa: N807 - accepts whatever the pickle passes
+        self.args, self.kwargs = args, kwargs
+
+    def __setstate__(self, state):  # noqa: N807
+        self.state = state
+
+    stub = type(name, (), {"__init__": __init__, "__setstate__": __setstate__})
+    stub.__module__, stub.__qualname__ = module, name
+    return stub
+
+
+def _torch_load(path: Path) -> object:
+    """``torch.load`` restricted to tensors (``weights_only``), with stand-ins for pickled classes.
+
+    A Lightning ``.ckpt`` (RNA-MSM's) also pickles its training-config dataclasses; those are
+    replaced by inert stubs (never imported, never executed) so the state dict can be read safely.
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+        logger.debug("%s: stubbing pickled classes %s", path, unsafe)
+        stubs = [(_stub_class(name), name) for name in unsafe]
+        with torch.serialization.safe_globals(stubs):
+            return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def read_weights_file(path: Path) -> dict[str, Tensor]:
+    """Tensors of a weights file, on the CPU: ``.safetensors``, a torch pickle of a state dict
+    (``.bin``, ``.pth``, ``.pt``) or a Lightning checkpoint (its ``state_dict``).
+
+    Pickles are read with ``torch.load(weights_only=True)``: no code in them runs.
+
+    Raises:
+        InputError: the file is not a readable state dict.
+    """
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path), device="cpu")
+        except Exception as error:  # safetensors raises its own error types
+            raise InputError(f"not a readable safetensors file ({error})", path) from None
+    try:
+        loaded = _torch_load(path)
+    except (pickle.UnpicklingError, RuntimeError, ValueError, EOFError, OSError) as error:
+        raise InputError(f"not a readable PyTorch checkpoint ({error})", path) from None
+    if isinstance(loaded, dict) and isinstance(loaded.get("state_dict"), dict):
+        loaded = loaded["state_dict"]
+    if not isinstance(loaded, dict) or not all(isinstance(v, Tensor) for v in loaded.values()):
+        raise InputError("expected a state dict (or a checkpoint with 'state_dict')", path)
+    return dict(loaded)
+
+
+# ----------------------------------------------------------------------------------------------
+# BERT-style adapters (SpliceBERT, RNABERT).
 
 
 @dataclass(frozen=True)
@@ -347,9 +444,9 @@ class BertLanguageModel(LanguageModel):
 
     Args:
         name: model name.
-        model: the network.
+        model: the network (moved to the engine's device).
         vocabulary: its token ids.
-        device: where to run (the model is moved there).
+        engine: runs every model call.
         pad_to: pad every batch to this many tokens *without* a padding mask (the original RNABERT
             embedding pipeline); ``None`` pads to the longest sequence with a real mask.
     """
@@ -359,20 +456,20 @@ class BertLanguageModel(LanguageModel):
         name: str,
         model: torch.nn.Module,
         vocabulary: Vocabulary,
-        device: torch.device,
+        engine: Engine,
         *,
         pad_to: int | None = None,
     ):
         self.name = name
-        self.model = model.eval().to(device)
+        self.engine = engine
+        self.model = model.eval().to(engine.device)
         self.vocabulary = vocabulary
-        self.device = device
         self.pad_to = pad_to
         config = model.config
         self.special_tokens = (vocabulary.cls_id is not None) + (vocabulary.sep_id is not None)
         self.max_length = config.max_position_embeddings - self.special_tokens
         self.hidden_size = config.hidden_size
-        self._nucleotide_ids = torch.tensor(vocabulary.nucleotide_ids, device=device)
+        self.nucleotide_ids = torch.tensor(vocabulary.nucleotide_ids, device=engine.device)
 
     @property
     def offset(self) -> int:
@@ -382,7 +479,8 @@ class BertLanguageModel(LanguageModel):
     def encode(
         self, sequences: Sequence[str], mask_positions: Sequence[Sequence[int]] | None = None
     ) -> tuple[Tensor, Tensor | None]:
-        """Token ids ``(batch, tokens)`` int64 and the ``(batch, tokens)`` attention mask.
+        """Token ids ``(batch, tokens)`` int64 and the ``(batch, tokens)`` bool attention mask
+        (True = real token), both on the engine's device.
 
         The mask is ``None`` when no sequence is padded (or in ``pad_to`` mode, where padding is
         attended to like the original).
@@ -416,27 +514,25 @@ class BertLanguageModel(LanguageModel):
         attention_mask = None
         if self.pad_to is None and min(lengths) != max(lengths):
             valid = np.asarray(lengths)[:, None] + self.special_tokens
-            attention_mask = torch.from_numpy((np.arange(tokens)[None, :] < valid).astype(np.int64))
-            attention_mask = attention_mask.to(self.device)
-        return torch.from_numpy(ids).to(self.device), attention_mask
+            attention_mask = self.engine.to_device(np.arange(tokens)[None, :] < valid)
+        return self.engine.to_device(ids), attention_mask
 
-    @torch.inference_mode()
-    def forward_batch(
-        self,
-        sequences: Sequence[str],
-        mask_positions: Sequence[Sequence[int]] | None = None,
-        *,
-        logits: bool = True,
-        hidden: bool = False,
-    ) -> LMOutput:
-        input_ids, attention_mask = self.encode(sequences, mask_positions)
-        with self.autocast():
-            out = self.model(input_ids, attention_mask, compute_logits=logits)
-        length = max(len(s) for s in sequences)
-        window = slice(self.offset, self.offset + length)
-        nucleotide_logits = None
-        if logits:
-            nucleotide_logits = out.logits[:, window].index_select(-1, self._nucleotide_ids).float()
-        last = out.last_hidden_state[:, window].float() if hidden else None
-        lengths = torch.tensor([len(s) for s in sequences], dtype=torch.int64)
-        return LMOutput(nucleotide_logits, last, lengths)
+    def network(self, inputs: tuple[Tensor | None, ...], *, logits: bool) -> tuple[Tensor, Tensor]:
+        input_ids, attention_mask = inputs
+        out = self.model(input_ids, attention_mask, compute_logits=logits)
+        window = slice(self.offset, None)
+        all_logits = out.logits[:, window] if logits else out.logits
+        return all_logits, out.last_hidden_state[:, window]
+
+
+__all__ = [
+    "NUCLEOTIDE_COLUMNS",
+    "BertLanguageModel",
+    "LMOutput",
+    "LanguageModel",
+    "Vocabulary",
+    "load_lm",
+    "read_weights_file",
+    "reject_options",
+    "tile_spans",
+]

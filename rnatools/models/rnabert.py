@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 from torch import Tensor
 
+from rnatools.engine import Engine
 from rnatools.errors import InputError, UsageError
 from rnatools.models.bert import (
     BertConfig,
@@ -33,9 +33,16 @@ from rnatools.models.bert import (
     load_renamed_state_dict,
     rename_hf_bert_keys,
 )
-from rnatools.models.lm import BertLanguageModel, Vocabulary
+from rnatools.models.lm import BertLanguageModel, Vocabulary, read_weights_file
 
-__all__ = ["RNABERT_CONFIG", "RNABERT_TOKENS", "load_rnabert", "read_rnabert", "rnabert_state"]
+__all__ = [
+    "RNABERT_CONFIG",
+    "RNABERT_TOKENS",
+    "load_rnabert",
+    "read_rnabert",
+    "rnabert_state",
+    "weight_files",
+]
 
 RNABERT_TOKENS = ("<pad>", "<mask>", "A", "U", "G", "C")
 
@@ -67,25 +74,33 @@ def rnabert_state(state: dict[str, Tensor]) -> dict[str, Tensor]:
     return renamed
 
 
+def weight_files(path: Path, name: str = "rnabert") -> list[Path]:
+    """The file the RNABERT loader reads (the registry's layout hook; filesystem only).
+
+    Args:
+        path: ``bert_mul_2.pth`` (or another ``.pth``/``.safetensors`` file), or a folder
+            holding ``bert_mul_2.pth``.
+        name: registry name.
+
+    Raises:
+        InputError: a folder without ``bert_mul_2.pth``.
+    """
+    path = Path(path)
+    weight_file = path / WEIGHT_FILE if path.is_dir() else path
+    if not weight_file.is_file():
+        raise InputError(f"{WEIGHT_FILE} is not in this folder", path)
+    return [weight_file]
+
+
 def read_rnabert(path: Path) -> BertMaskedLM:
     """Build the network from ``bert_mul_2.pth`` (or a folder holding it, or another ``.pth``).
 
     Raises:
-        InputError: unreadable file or weights that do not fit the architecture.
+        InputError: no weight file, an unreadable file, or weights that do not fit the
+            architecture.
     """
-    weight_file = path / WEIGHT_FILE if path.is_dir() else path
-    if not weight_file.is_file():
-        raise InputError(f"{WEIGHT_FILE} is not in this folder", path)
-    try:
-        if weight_file.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            raw = load_file(str(weight_file))
-        else:
-            raw = torch.load(weight_file, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise InputError(f"cannot read weights: {exc}", weight_file) from exc
-    state = rename_hf_bert_keys(rnabert_state(raw))
+    (weight_file,) = weight_files(path)
+    state = rename_hf_bert_keys(rnabert_state(read_weights_file(weight_file)))
     model = BertMaskedLM(RNABERT_CONFIG)
     try:
         load_renamed_state_dict(model, state, source=str(weight_file))
@@ -95,16 +110,23 @@ def read_rnabert(path: Path) -> BertMaskedLM:
 
 
 def load_rnabert(
-    name: str, path: Path, device: torch.device, *, pad_to_max: bool = False
+    name: str, path: Path, engine: Engine, *, pad_to_max: bool = False
 ) -> BertLanguageModel:
-    """Load the RNABERT adapter (see :func:`rnatools.models.lm.load_lm`).
+    """The registry's loader of RNABERT (see :func:`rnatools.models.lm.load_lm`).
 
     Args:
+        name: registry name.
+        path: the located weights path (see :func:`weight_files`).
+        engine: runs the model.
         pad_to_max: reproduce the original embedding pipeline (pad to 440, no attention mask).
+
+    Raises:
+        UsageError: (``pad_to_max``) not a bool.
+        InputError: see :func:`read_rnabert`.
     """
     if not isinstance(pad_to_max, bool):
-        raise UsageError("pad_to_max must be True or False")
+        raise UsageError("pad_to_max must be True or False", parameter="pad_to_max")
     vocabulary = Vocabulary.from_tokens(RNABERT_TOKENS, pad="<pad>", mask="<mask>")
     model = read_rnabert(path)
     pad_to = RNABERT_CONFIG.max_position_embeddings if pad_to_max else None
-    return BertLanguageModel(name, model, vocabulary, device, pad_to=pad_to)
+    return BertLanguageModel(name, model, vocabulary, engine, pad_to=pad_to)

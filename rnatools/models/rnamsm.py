@@ -2,7 +2,8 @@
 
 Sources: RNA-MSM, Zhang et al., Nucleic Acids Research 2024, doi:10.1093/nar/gkad1031; the MSA
 Transformer it follows, Rao et al., ICML 2021, PMLR 139:8844-8856; the behaviour of the original
-code as described in ``shared/fixtures/rnamsm/README.md`` (no code copied from either project).
+code (yikunpku/RNA-MSM), checked against its outputs by ``tests/test_rnamsm.py``; no code is copied
+from either project. The scores built on the model: ``docs/zero-shot-scores.md``.
 
 Model, for an alignment of ``depth`` rows and ``length`` columns (every row gets a leading
 ``<cls>`` token, no ``<eos>``; ``C = length + 1`` tokens per row):
@@ -39,10 +40,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import pickle
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -51,9 +50,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rnatools.engine import Engine
 from rnatools.errors import InputError, MissingWeightsError, UsageError
 from rnatools.io.msa import normalise_row
-from rnatools.models.lm import LanguageModel, LMOutput
+from rnatools.models.bert import AttentionHeads
+from rnatools.models.lm import LanguageModel, read_weights_file, reject_options
+from rnatools.models.registry import MODELS, find_weights
 
 __all__ = [
     "VOCABULARY",
@@ -68,7 +70,9 @@ __all__ = [
     "find_rnamsm_weights",
     "load_rnamsm",
     "load_rnamsm_lm",
+    "read_rnamsm",
     "read_weights_file",
+    "weight_files",
 ]
 
 logger = logging.getLogger("rnatools.models.rnamsm")
@@ -82,16 +86,8 @@ PAD_ID = 1
 MASK_ID = 11
 _TOKEN_ID = {token: index for index, token in enumerate(VOCABULARY)}
 
-#: Environment variable naming the weights folder or file when ``--weights`` is not given.
-WEIGHTS_ENVIRONMENT_VARIABLE = "RNATOOLS_RNAMSM_WEIGHTS"
-
-_WHERE_WEIGHTS_LIVE = (
-    "RNA-MSM weights are not bundled and cannot be downloaded by rnatools. The original "
-    "checkpoint (RNA-MSM pretrained .ckpt) is linked from https://github.com/yikunpku/RNA-MSM; a "
-    "converted copy in the MultiMolecule layout is at https://huggingface.co/multimolecule/rnamsm "
-    "(model.safetensors, config.json, vocab.txt). Pass --weights PATH (folder or file) or set "
-    f"{WEIGHTS_ENVIRONMENT_VARIABLE}."
-)
+#: Environment variable naming the weights folder or file when no path is given (registry).
+WEIGHTS_ENVIRONMENT_VARIABLE = MODELS["rnamsm"].env_var
 
 # Column attention materialises (columns, heads, depth, depth) scores; columns are processed in
 # chunks so that one chunk holds about this many score elements.
@@ -99,7 +95,7 @@ _COLUMN_ATTENTION_CHUNK_ELEMENTS = 1 << 26
 
 
 @dataclass(frozen=True)
-class RNAMSMConfig:
+class RNAMSMConfig(AttentionHeads):
     """Hyper-parameters of RNA-MSM (all inferred from the weights).
 
     Attributes:
@@ -121,16 +117,6 @@ class RNAMSMConfig:
     max_rows: int = 1024
     vocab_size: int = len(VOCABULARY)
     layer_norm_eps: float = 1e-5
-
-    def __post_init__(self) -> None:
-        if self.hidden_size % self.num_heads:
-            raise ValueError(
-                f"hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}"
-            )
-
-    @property
-    def head_size(self) -> int:
-        return self.hidden_size // self.num_heads
 
 
 class RNAMSMOutput(NamedTuple):
@@ -391,11 +377,15 @@ class RNAMSMModel(nn.Module):
 class RNAMSMAdapter:
     """RNA-MSM behind the rnatools language-model interface.
 
+    Args:
+        model: the network (moved to the engine's device).
+        engine: runs every model call; ``None``: a new fp32 engine on the CPU.
+
     Attributes:
         name: ``"rnamsm"``.
         vocabulary: :data:`VOCABULARY`, the column order of ``logits``.
         config: the model's :class:`RNAMSMConfig`.
-        device: where the model runs.
+        engine: runs every model call.
         max_length: most alignment columns (nt) per input, 1023 for the released model.
         max_depth: most alignment rows per input, 1024 for the released model.
     """
@@ -404,12 +394,17 @@ class RNAMSMAdapter:
     vocabulary = VOCABULARY
     mask_token_id = MASK_ID
 
-    def __init__(self, model: RNAMSMModel, device: torch.device | str = "cpu"):
-        self.device = torch.device(device)
-        self.model = model.to(self.device).eval()
+    def __init__(self, model: RNAMSMModel, engine: Engine | None = None):
+        self.engine = Engine("cpu") if engine is None else engine
+        self.model = model.to(self.engine.device).eval()
         self.config = model.config
         self.max_length = self.config.max_columns - 1
         self.max_depth = self.config.max_rows
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model runs (the engine's device)."""
+        return self.engine.device
 
     def token_id(self, token: str) -> int:
         """Id of one token of :data:`VOCABULARY` (``T`` is read as ``U``).
@@ -464,7 +459,6 @@ class RNAMSMAdapter:
         cls_column = torch.full((len(rows), 1), CLS_ID, dtype=torch.long)
         return torch.cat([cls_column, ids], dim=1)
 
-    @torch.inference_mode()
     def forward_batch(
         self,
         msas: Sequence[str | Sequence[str] | Sequence[tuple[str, str]] | Tensor],
@@ -485,7 +479,7 @@ class RNAMSMAdapter:
 
         Returns:
             One :class:`RNAMSMOutput` per input, tensors on :attr:`device`, float32 unless the
-            caller runs under autocast.
+            engine's precision is bf16/fp16 (autocast).
 
         Raises:
             InputError: see :meth:`encode`.
@@ -498,23 +492,25 @@ class RNAMSMAdapter:
         tokens = torch.full((len(encoded), depth, columns), PAD_ID, dtype=torch.long)
         for index, t in enumerate(encoded):
             tokens[index, : t.shape[0], : t.shape[1]] = t
-        tokens = tokens.to(self.device)
         need_attentions = row_attentions or contacts
-        logits, hidden_states, attentions = self.model(tokens, need_row_attentions=need_attentions)
         outputs = []
-        for index, t in enumerate(encoded):
-            rows, valid = t.shape[0], slice(1, t.shape[1])
-            item_attentions = None
-            if attentions is not None:
-                item_attentions = attentions[index, :, :, valid, valid]
-            outputs.append(
-                RNAMSMOutput(
-                    logits=logits[index, :rows, valid],
-                    hidden_states=tuple(h[index, :rows, valid] for h in hidden_states),
-                    row_attentions=item_attentions if row_attentions else None,
-                    contacts=self.model.contacts(item_attentions) if contacts else None,
-                )
+        with self.engine.inference():
+            logits, hidden_states, attentions = self.model(
+                self.engine.to_device(tokens), need_row_attentions=need_attentions
             )
+            for index, t in enumerate(encoded):
+                rows, valid = t.shape[0], slice(1, t.shape[1])
+                item_attentions = None
+                if attentions is not None:
+                    item_attentions = attentions[index, :, :, valid, valid]
+                outputs.append(
+                    RNAMSMOutput(
+                        logits=logits[index, :rows, valid],
+                        hidden_states=tuple(h[index, :rows, valid] for h in hidden_states),
+                        row_attentions=item_attentions if row_attentions else None,
+                        contacts=self.model.contacts(item_attentions) if contacts else None,
+                    )
+                )
         return outputs
 
     def forward(
@@ -556,25 +552,17 @@ class RNAMSMLanguageModel(LanguageModel):
     def __init__(self, adapter: RNAMSMAdapter, name: str = "rnamsm"):
         self.name = name
         self.msa = adapter
-        self.device = adapter.device
+        self.engine = adapter.engine
         self.max_length = adapter.max_length
         self.hidden_size = adapter.config.hidden_size
-        self._nucleotide_ids = torch.tensor(self._NUCLEOTIDE_IDS, device=self.device)
+        self.nucleotide_ids = torch.tensor(self._NUCLEOTIDE_IDS, device=self.engine.device)
 
-    @torch.inference_mode()
-    def forward_batch(
-        self,
-        sequences: Sequence[str],
-        mask_positions: Sequence[Sequence[int]] | None = None,
-        *,
-        logits: bool = True,
-        hidden: bool = False,
-    ) -> LMOutput:
-        """Run sequences as depth-1 alignments; see :meth:`LanguageModel.forward_batch`.
-
-        Returns:
-            :class:`LMOutput`: ``(batch, length, 4)`` logits of A, C, G, U and/or the
-            ``(batch, length, hidden)`` last hidden state (after the final LayerNorm).
+    def encode(
+        self, sequences: Sequence[str], mask_positions: Sequence[Sequence[int]] | None = None
+    ) -> tuple[Tensor]:
+        """Token ids ``(batch, 1, length + 1)`` int64 on the engine's device: each sequence a
+        depth-1 alignment, ``<cls>`` first, ``<pad>`` after shorter sequences, ``<mask>`` at
+        ``mask_positions``.
 
         Raises:
             InputError: empty or too long sequence, bad letter, mask position outside a sequence.
@@ -593,28 +581,30 @@ class RNAMSMLanguageModel(LanguageModel):
                         f"mask position outside sequence {row + 1} of {ids.shape[0] - 1} nt"
                     )
                 tokens[row, 0, positions + 1] = MASK_ID
-        with self.autocast():
-            all_logits, hidden_states, _ = self.msa.model(tokens.to(self.device))
-        nucleotide_logits = None
-        if logits:
-            nucleotide_logits = all_logits[:, 0, 1:].index_select(-1, self._nucleotide_ids).float()
-        last = hidden_states[-1][:, 0, 1:].float() if hidden else None
-        lengths = torch.tensor([len(sequence) for sequence in sequences], dtype=torch.int64)
-        return LMOutput(nucleotide_logits, last, lengths)
+        return (self.engine.to_device(tokens),)
+
+    def network(self, inputs: tuple[Tensor, ...], *, logits: bool) -> tuple[Tensor, Tensor]:
+        """Logits over :data:`VOCABULARY` and the last hidden state (after the final
+        LayerNorm) of the query row, ``<cls>`` removed."""
+        (tokens,) = inputs
+        all_logits, hidden_states, _ = self.msa.model(tokens)
+        return all_logits[:, 0, 1:], hidden_states[-1][:, 0, 1:]
 
 
-def load_rnamsm_lm(
-    name: str, weights: Path, device: torch.device | str = "cpu", **options
-) -> RNAMSMLanguageModel:
-    """Loader for :func:`rnatools.models.lm.load_lm` (``MODELS["rnamsm"]``).
+def load_rnamsm_lm(name: str, path: Path, engine: Engine, **options) -> RNAMSMLanguageModel:
+    """The registry's loader of ``rnamsm`` (see :func:`rnatools.models.lm.load_lm`).
+
+    Args:
+        name: registry name.
+        path: the located weights path (see :func:`weight_files`).
+        engine: runs the model.
 
     Raises:
         UsageError: an option (RNA-MSM takes none).
-        MissingWeightsError, InputError: see :func:`load_rnamsm`.
+        MissingWeightsError, InputError: see :func:`read_rnamsm`.
     """
-    if options:
-        raise UsageError(f"rnamsm takes no model options, got {', '.join(sorted(options))}")
-    return RNAMSMLanguageModel(load_rnamsm(weights, device), name)
+    reject_options(name, options)
+    return RNAMSMLanguageModel(RNAMSMAdapter(read_rnamsm(path), engine), name)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -679,22 +669,31 @@ def _rename(key: str, renames: tuple[tuple[str, str | None], ...]) -> str | None
     return None
 
 
+def _renamed(
+    state: dict[str, Tensor], renames: tuple[tuple[str, str | None], ...]
+) -> Iterator[tuple[str, Tensor]]:
+    """``(new key, tensor)`` of ``state``; tied decoder copies and unknown keys (logged at debug
+    level) are skipped."""
+    for key, tensor in state.items():
+        if key in _TIED_KEYS:
+            continue
+        new_key = _rename(key, renames)
+        if new_key is None:
+            logger.debug("ignoring checkpoint entry %s", key)
+            continue
+        yield new_key, tensor
+
+
 def convert_original_state(state: dict[str, Tensor]) -> dict[str, Tensor]:
     """Rename an original RNA-MSM ``state_dict`` to :class:`RNAMSMModel` names.
 
     The tied ``lm_head.weight`` is dropped and keys the model does not use are skipped (logged at
     debug level); ``msa_position_embedding`` ``(1, rows, 1, 1)`` becomes a ``(rows,)`` vector.
     """
-    converted: dict[str, Tensor] = {}
-    for key, tensor in state.items():
-        if key in _TIED_KEYS:
-            continue
-        new_key = _rename(key, _ORIGINAL_RENAMES)
-        if new_key is None:
-            logger.debug("ignoring checkpoint entry %s", key)
-            continue
-        converted[new_key] = tensor.reshape(-1) if new_key == "embeddings.row" else tensor
-    return converted
+    return {
+        key: tensor.reshape(-1) if key == "embeddings.row" else tensor
+        for key, tensor in _renamed(state, _ORIGINAL_RENAMES)
+    }
 
 
 def convert_multimolecule_state(
@@ -714,113 +713,59 @@ def convert_multimolecule_state(
     if missing:
         raise InputError(f"MultiMolecule vocabulary lacks the RNA-MSM tokens {missing}")
     rows = torch.tensor([position[token] for token in VOCABULARY])
-    original: dict[str, Tensor] = {}
-    for key, tensor in state.items():
-        if key in _TIED_KEYS:
-            continue
-        new_key = _rename(key, _MULTIMOLECULE_RENAMES)
-        if new_key is None:
-            logger.debug("ignoring checkpoint entry %s", key)
-            continue
-        if new_key in ("embed_tokens.weight", "lm_head.bias"):
-            tensor = tensor.index_select(0, rows)
-        original[new_key] = tensor
+    original = {
+        key: tensor.index_select(0, rows)
+        if key in ("embed_tokens.weight", "lm_head.bias")
+        else tensor
+        for key, tensor in _renamed(state, _MULTIMOLECULE_RENAMES)
+    }
     return convert_original_state(original)
 
 
-def find_rnamsm_weights(weights: str | Path | None = None) -> Path:
-    """The weights file to load.
+def weight_files(path: Path, name: str = "rnamsm") -> list[Path]:
+    """The weights file an RNA-MSM loader reads (the registry's layout hook; filesystem only).
 
-    Order: ``weights`` (a file, or a folder holding ``model.safetensors`` or one
-    ``.safetensors``/``.ckpt``/``.pt``/``.pth`` file), then the folder or file named by
-    ``RNATOOLS_RNAMSM_WEIGHTS``.
+    Args:
+        path: a weights file, or a folder holding ``model.safetensors`` (MultiMolecule layout,
+            with its ``config.json`` and ``vocab.txt`` beside it) or exactly one
+            ``.safetensors``, else one ``.ckpt``, else one ``.pt``/``.pth``/``.bin`` file.
+        name: registry name.
+
+    Returns:
+        ``[weights file]``.
 
     Raises:
-        MissingWeightsError: nothing given, or the path holds no weights; the message says where
-            the public weights live.
+        MissingWeightsError: a folder without weights (the message says where the public
+            weights live).
+        UsageError: a folder holding several candidate files of one kind.
+    """
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if (path / "model.safetensors").is_file():
+        return [path / "model.safetensors"]
+    if path.is_dir():
+        for suffixes in ((".safetensors",), (".ckpt",), (".pt", ".pth", ".bin")):
+            candidates = sorted(p for p in path.iterdir() if p.suffix in suffixes and p.is_file())
+            if len(candidates) == 1:
+                return candidates
+            if len(candidates) > 1:
+                names = ", ".join(p.name for p in candidates)
+                raise UsageError(f"{path} holds several RNA-MSM weight files ({names}); name one")
+    raise MissingWeightsError(f"no {name} weights file in {path}; {MODELS['rnamsm'].how_to_get}")
+
+
+def find_rnamsm_weights(weights: str | Path | None = None) -> Path:
+    """The RNA-MSM weights file: :func:`rnatools.models.registry.find_weights` (``weights``,
+    then ``$RNATOOLS_RNAMSM_WEIGHTS``), then :func:`weight_files`.
+
+    Raises:
+        MissingWeightsError: nothing given, a path that does not exist, or a folder without
+            weights; the message says where the public weights live.
         UsageError: a folder holds several candidate files (name one).
     """
-    if weights is None:
-        value = os.environ.get(WEIGHTS_ENVIRONMENT_VARIABLE)
-        if not value:
-            raise MissingWeightsError(f"no RNA-MSM weights given. {_WHERE_WEIGHTS_LIVE}")
-        weights = value
-    path = Path(weights).expanduser()
-    if path.is_file():
-        return path
-    if not path.is_dir():
-        raise MissingWeightsError(f"RNA-MSM weights not found at {path}. {_WHERE_WEIGHTS_LIVE}")
-    if (path / "model.safetensors").is_file():
-        return path / "model.safetensors"
-    for suffixes in ((".safetensors",), (".ckpt",), (".pt", ".pth", ".bin")):
-        candidates = sorted(p for p in path.iterdir() if p.suffix in suffixes and p.is_file())
-        if len(candidates) == 1:
-            return candidates[0]
-        if len(candidates) > 1:
-            names = ", ".join(p.name for p in candidates)
-            raise UsageError(f"{path} holds several RNA-MSM weight files ({names}); name one")
-    raise MissingWeightsError(f"no RNA-MSM weights file in {path}. {_WHERE_WEIGHTS_LIVE}")
-
-
-def _stub_class(qualified_name: str) -> type:
-    """A stand-in for a class pickled into a Lightning checkpoint (config dataclasses, enums)."""
-    module, _, name = qualified_name.rpartition(".")
-
-    def __init__(self, *args, **kwargs):  # noqa: N807 - accepts whatever the pickle passes
-        self.args, self.kwargs = args, kwargs
-
-    def __setstate__(self, state):  # noqa: N807
-        self.state = state
-
-    stub = type(name, (), {"__init__": __init__, "__setstate__": __setstate__})
-    stub.__module__, stub.__qualname__ = module, name
-    return stub
-
-
-def _torch_load(path: Path) -> object:
-    """``torch.load`` restricted to tensors (``weights_only``), with stand-ins for pickled classes.
-
-    The real RNA-MSM ``.ckpt`` also pickles its training-config dataclasses; those are replaced by
-    inert stubs (never imported, never executed) so the state dict can be read safely.
-    """
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(path)
-        logger.debug("%s: stubbing pickled classes %s", path, unsafe)
-        stubs = [(_stub_class(name), name) for name in unsafe]
-        with torch.serialization.safe_globals(stubs):
-            return torch.load(path, map_location="cpu", weights_only=True)
-
-
-def read_weights_file(path: Path) -> dict[str, Tensor]:
-    """Tensors of a weights file: ``.safetensors``, or a torch pickle / Lightning checkpoint.
-
-    Raises:
-        MissingWeightsError: ``.safetensors`` and the ``safetensors`` package is not installed.
-        InputError: the file is not a readable state dict.
-    """
-    if path.suffix == ".safetensors":
-        try:
-            from safetensors.torch import load_file
-        except ImportError:
-            raise MissingWeightsError(
-                f"{path}: reading .safetensors needs the safetensors package "
-                "(pip install 'rnatools[safetensors]')"
-            ) from None
-        try:
-            return load_file(str(path), device="cpu")
-        except Exception as error:  # safetensors raises its own error types
-            raise InputError(f"not a readable safetensors file ({error})", path) from None
-    try:
-        loaded = _torch_load(path)
-    except (pickle.UnpicklingError, RuntimeError, ValueError, EOFError, OSError) as error:
-        raise InputError(f"not a readable PyTorch checkpoint ({error})", path) from None
-    if isinstance(loaded, dict) and isinstance(loaded.get("state_dict"), dict):
-        loaded = loaded["state_dict"]
-    if not isinstance(loaded, dict) or not all(isinstance(v, Tensor) for v in loaded.values()):
-        raise InputError("expected a state dict (or a checkpoint with 'state_dict')", path)
-    return dict(loaded)
+    (weight_file,) = weight_files(find_weights("rnamsm", weights))
+    return weight_file
 
 
 def _read_multimolecule_vocabulary(folder: Path) -> Sequence[str]:
@@ -869,15 +814,13 @@ def _check_heads(config: RNAMSMConfig, config_json: Path) -> None:
         )
 
 
-def load_rnamsm(
-    weights: str | Path | None = None, device: torch.device | str = "cpu"
-) -> RNAMSMAdapter:
-    """Load RNA-MSM from either weights layout.
+def load_rnamsm(weights: str | Path | None = None, engine: Engine | None = None) -> RNAMSMAdapter:
+    """Load RNA-MSM from either weights layout, as the alignment-level adapter.
 
     Args:
-        weights: a weights file or folder (see :func:`find_rnamsm_weights`); ``None`` reads
+        weights: a weights file or folder (see :func:`weight_files`); ``None`` reads
             ``RNATOOLS_RNAMSM_WEIGHTS``.
-        device: where to run (``"cpu"``, ``"cuda"``, a :class:`torch.device`).
+        engine: runs the model; ``None``: a new fp32 engine on the CPU.
 
     Returns:
         The adapter, in eval mode, float32.
@@ -886,7 +829,20 @@ def load_rnamsm(
         MissingWeightsError: no weights found (message says where the public ones live).
         InputError: the file is not an RNA-MSM checkpoint, or tensors are missing or mis-shaped.
     """
-    path = find_rnamsm_weights(weights)
+    return RNAMSMAdapter(read_rnamsm(find_weights("rnamsm", weights)), engine)
+
+
+def read_rnamsm(path: Path) -> RNAMSMModel:
+    """Build the network from a located weights path (either layout, see :func:`weight_files`).
+
+    Returns:
+        The network on the CPU, in eval mode, float32.
+
+    Raises:
+        MissingWeightsError, UsageError: see :func:`weight_files`.
+        InputError: the file is not an RNA-MSM checkpoint, or tensors are missing or mis-shaped.
+    """
+    (path,) = weight_files(path)
     raw = read_weights_file(path)
     if "model.embeddings.word_embeddings.weight" in raw:
         state = convert_multimolecule_state(raw, _read_multimolecule_vocabulary(path.parent))
@@ -916,4 +872,4 @@ def load_rnamsm(
         "loaded RNA-MSM (%s layout) from %s: %d layers, %d heads, hidden %d",
         layout, path, config.num_layers, config.num_heads, config.hidden_size,
     )  # fmt: skip
-    return RNAMSMAdapter(model, device)
+    return model.eval()

@@ -16,7 +16,9 @@ fraction of it for short outputs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -24,13 +26,16 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnatools.errors import MissingWeightsError
+from rnatools.models.base import SpliceModel
 from rnatools.models.spliceai_weights import (  # noqa: F401 (re-exported)
-    INSTALL_HINT,
     WEIGHT_FILES,
     WEIGHTS_ENV,
-    find_spliceai_weights,
     installed_weights,
+    weight_files,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rnatools.engine import Engine
 
 SPLICEAI_FLANK = 5000
 """nt of context per side; an input of ``L + 10,000`` nt gives ``L`` outputs."""
@@ -105,9 +110,16 @@ class _ResidualUnit(nn.Module):
     def shrink(self) -> int:
         return self.conv1.shrink + self.conv2.shrink
 
-    def forward(self, h: Tensor) -> Tensor:
-        t = self.conv1(torch.relu(self.norm(h)))
-        t = self.conv2(torch.relu(t))
+    def forward(self, h: Tensor, stages: list[Tensor] | None = None) -> Tensor:
+        """``h`` ``(batch, 32, 1, L)`` → ``(batch, 32, 1, L − shrink)``.
+
+        With ``stages``, appends the unit's input ``h`` and the input of its second
+        convolution (what :mod:`rnatools.models.spliceai_incremental` reuses).
+        """
+        b = torch.relu(self.conv1(torch.relu(self.norm(h))))
+        if stages is not None:
+            stages.extend((h, b))
+        t = self.conv2(b)
         return _crop(h, t.shape[-1]) + t
 
 
@@ -138,19 +150,39 @@ class SpliceAINet(nn.Module):
             if isinstance(module, _Conv):
                 module.use_conv2d = enabled
 
-    def logits(self, x: Tensor) -> Tensor:
-        """``(batch, length + 10000, 4)`` → ``(batch, length, 3)`` pre-softmax scores."""
+    def logits(
+        self,
+        x: Tensor,
+        unit_stages: list[Tensor] | None = None,
+        group_stages: list[Tensor] | None = None,
+    ) -> Tensor:
+        """``(batch, length + 10000, 4)`` → ``(batch, length, 3)`` pre-softmax scores.
+
+        Args:
+            x: one-hot input.
+            unit_stages: when given, receives every residual unit's input and the input of its
+                second convolution, in order (two per unit).
+            group_stages: when given, receives the input convolution's output and the output of
+                each group of units (the activations the skip convolutions read).
+
+        Raises:
+            ValueError: ``x`` is not ``(batch, length, 4)`` or not longer than 10,000 nt.
+        """
         if x.ndim != 3 or x.shape[-1] != 4:
             raise ValueError(f"expected (batch, length, 4), got {tuple(x.shape)}")
         length = x.shape[1] - 2 * SPLICEAI_FLANK
         if length < 1:
             raise ValueError(f"input must be longer than {2 * SPLICEAI_FLANK} nt, got {x.shape[1]}")
         h = self.input_conv(x.transpose(1, 2).unsqueeze(2))  # (batch, 32, 1, L + 10000)
+        if group_stages is not None:
+            group_stages.append(h)
         # The skip sum is pointwise, so it is only ever needed at the `length` output positions.
         s = self.skip_convs[0](_crop(h, length))
         for units, skip_conv in zip(self.groups, self.skip_convs[1:], strict=True):
             for unit in units:
-                h = unit(h)
+                h = unit(h, unit_stages)
+            if group_stages is not None:
+                group_stages.append(h)
             s = s + skip_conv(_crop(h, length))
         return self.output_conv(s).squeeze(2).transpose(1, 2)
 
@@ -270,10 +302,95 @@ def load_spliceai(
 ) -> SpliceAIEnsemble:
     """The SpliceAI ensemble (five networks, or one from a single ``.h5``) in eval mode.
 
+    Args:
+        weights: a folder with ``spliceai1.h5 … spliceai5.h5`` or one ``.h5``; None = the
+            registry's lookup (``$RNATOOLS_SPLICEAI_WEIGHTS``, then the installed package).
+
     Raises:
-        MissingWeightsError: see :func:`find_spliceai_weights`.
+        MissingWeightsError: see :func:`rnatools.models.registry.find_weights`.
     """
-    nets = [load_keras_net(path) for path in find_spliceai_weights(weights)]
-    model = SpliceAIEnsemble(nets).eval()
+    from rnatools.models.registry import find_weights
+
+    return _read_ensemble(weight_files(find_weights("spliceai", weights)), device)
+
+
+def _read_ensemble(files: Sequence[Path], device: torch.device | str) -> SpliceAIEnsemble:
+    model = SpliceAIEnsemble([load_keras_net(path) for path in files]).eval()
     model.requires_grad_(False)
     return model.to(device)
+
+
+# --------------------------------------------------------------------------------------------
+# The adapter
+
+
+class SpliceAIModel(SpliceModel):
+    """SpliceAI behind the :class:`~rnatools.models.base.SpliceModel` interface.
+
+    ``forward`` maps ``(batch, length + 10000, 4)`` one-hot to ``(batch, length, 3)`` ensemble
+    mean probabilities (neither, acceptor, donor); :attr:`incremental` scores many SNVs of one
+    window from its reference activations (:mod:`rnatools.models.spliceai_incremental`).
+
+    The weight files are read on first use, so a run none of whose inputs reaches the model
+    reads none.
+
+    Args:
+        weight_files: the Keras ``.h5`` files (five for the ensemble, or one network).
+        device: where the networks live.
+        ensemble: an already built ensemble (instead of ``weight_files``).
+    """
+
+    name = "spliceai"
+    context = SPLICEAI_FLANK
+    channels = OUTPUT_CHANNELS
+    acceptor_channel = OUTPUT_CHANNELS.index("acceptor")
+    donor_channel = OUTPUT_CHANNELS.index("donor")
+
+    def __init__(
+        self,
+        weight_files: Sequence[Path] = (),
+        device: torch.device | str = "cpu",
+        *,
+        ensemble: SpliceAIEnsemble | None = None,
+    ):
+        from rnatools.models.spliceai_incremental import SpliceAIIncremental
+
+        if ensemble is None and not weight_files:
+            raise ValueError("SpliceAIModel needs weight files or an ensemble")
+        self.weight_files = list(weight_files)
+        self.device = torch.device(device)
+        self._ensemble = ensemble
+        self.incremental = SpliceAIIncremental(lambda: self.ensemble)
+
+    @property
+    def ensemble(self) -> SpliceAIEnsemble:
+        """The networks, read from :attr:`weight_files` on first use.
+
+        Raises:
+            MissingWeightsError: a file cannot be read as SpliceAI weights.
+        """
+        if self._ensemble is None:
+            self._ensemble = _read_ensemble(self.weight_files, self.device)
+        return self._ensemble
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.ensemble(x)
+
+
+def load_spliceai_model(name: str, path: Path, engine: Engine, **options) -> SpliceAIModel:
+    """The registry's loader: SpliceAI from a located weight path, on ``engine``'s device.
+
+    Args:
+        name: ``spliceai``.
+        path: a folder holding ``spliceai1.h5 … spliceai5.h5``, or one ``.h5`` network.
+        engine: gives the device.
+
+    Raises:
+        MissingWeightsError: the path does not hold SpliceAI weights.
+        UsageError: an option SpliceAI does not take.
+    """
+    from rnatools.errors import UsageError
+
+    if options:
+        raise UsageError(f"SpliceAI takes no model options, got {', '.join(options)}")
+    return SpliceAIModel(weight_files(Path(path)), engine.device)

@@ -2,13 +2,14 @@
 
 Chen et al., "Self-supervised learning on millions of primary RNA sequences from 72 vertebrates
 improves sequence-based RNA splicing prediction", Briefings in Bioinformatics 2024,
-doi:10.1093/bib/bbae163. Checkpoint facts: ``/work/shared/docs/zero-shot-scores.md``.
+doi:10.1093/bib/bbae163. Checkpoint facts and the scores built on the model:
+``docs/zero-shot-scores.md``.
 
 Loads either
 - the original release folder: ``config.json``, ``vocab.txt`` and ``pytorch_model.bin`` (Hugging
-  Face ``BertForMaskedLM`` keys, read with ``torch.load(weights_only=True)``) or
+  Face ``BertForMaskedLM`` keys, read with ``torch.load(weights_only=True)``) and/or
   ``model.safetensors`` (decoder tied to the word embeddings, decoder bias =
-  ``cls.predictions.bias``);
+  ``cls.predictions.bias``); a folder holding both is read from ``model.safetensors``;
 - the MultiMolecule re-release (keys ``model.``/``lm_head.``/``layer_norm``, 28-token vocabulary
   ``<pad>,<cls>,<eos>,<unk>,<mask>,<null>,A,C,G,U,N,...``).
 
@@ -24,16 +25,17 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from rnatools.errors import InputError, UsageError
+from rnatools.engine import Engine
+from rnatools.errors import InputError
 from rnatools.models.bert import (
     BertConfig,
     BertMaskedLM,
     load_renamed_state_dict,
     rename_hf_bert_keys,
 )
-from rnatools.models.lm import BertLanguageModel, Vocabulary
+from rnatools.models.lm import BertLanguageModel, Vocabulary, read_weights_file, reject_options
 
-__all__ = ["RELEASE_FOLDERS", "load_splicebert", "read_splicebert"]
+__all__ = ["RELEASE_FOLDERS", "load_splicebert", "read_splicebert", "weight_files"]
 
 RELEASE_FOLDERS: dict[str, tuple[str, ...]] = {
     "splicebert": ("SpliceBERT.1024nt", "splicebert"),
@@ -46,44 +48,52 @@ RELEASE_FOLDERS: dict[str, tuple[str, ...]] = {
 }
 """Sub-folder names tried, in order, when the weights path is a folder of several releases."""
 
-_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+WEIGHT_FILE_NAMES = ("model.safetensors", "pytorch_model.bin")
+"""Weight files of a release folder, in order of preference (safetensors: no pickle)."""
 
 
-def _model_folder(name: str, path: Path) -> tuple[Path, Path]:
-    """Return ``(folder holding config.json, weight file)`` for a folder or file path."""
+def weight_files(path: Path, name: str = "splicebert") -> list[Path]:
+    """The files a SpliceBERT loader reads (the registry's layout hook; filesystem only).
+
+    Args:
+        path: a release folder (``config.json``, ``vocab.txt``, weights), a folder holding
+            release folders named as in :data:`RELEASE_FOLDERS` for ``name``, or a weight file
+            inside a release folder.
+        name: registry name (picks the release sub-folder).
+
+    Returns:
+        ``[config.json, vocab.txt, weight file]``; in a folder, ``model.safetensors`` when
+        present, else ``pytorch_model.bin``.
+
+    Raises:
+        InputError: no ``config.json`` (nor a release sub-folder), no weight file, or no
+            ``vocab.txt``.
+    """
+    path = Path(path)
     if path.is_file():
-        return path.parent, path
-    folder = path
-    if not (folder / "config.json").is_file():
-        for candidate in RELEASE_FOLDERS.get(name, ()):
-            if (path / candidate / "config.json").is_file():
-                folder = path / candidate
-                break
-        else:
-            raise InputError(
-                f"no config.json here nor in a sub-folder named {', '.join(RELEASE_FOLDERS[name])}",
-                path,
-            )
-    for file_name in _WEIGHT_FILES:
-        if (folder / file_name).is_file():
-            return folder, folder / file_name
-    raise InputError(f"neither {' nor '.join(_WEIGHT_FILES)} is in this folder", folder)
-
-
-def _read_state(weight_file: Path) -> dict[str, Tensor]:
-    try:
-        if weight_file.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            return load_file(str(weight_file))
-        return torch.load(weight_file, map_location="cpu", weights_only=True)
-    except ImportError as exc:
-        raise UsageError(
-            "reading .safetensors needs the safetensors package "
-            "(pip install 'rnatools[safetensors]')"
-        ) from exc
-    except Exception as exc:  # corrupt or foreign file
-        raise InputError(f"cannot read weights: {exc}", weight_file) from exc
+        folder, weight_file = path.parent, path
+    else:
+        folder = path
+        if not (folder / "config.json").is_file():
+            candidates = RELEASE_FOLDERS.get(name, ())
+            for candidate in candidates:
+                if (path / candidate / "config.json").is_file():
+                    folder = path / candidate
+                    break
+            else:
+                raise InputError(
+                    f"no config.json here nor in a sub-folder named {', '.join(candidates)}",
+                    path,
+                )
+        present = [folder / file_name for file_name in WEIGHT_FILE_NAMES]
+        present = [file for file in present if file.is_file()]
+        if not present:
+            raise InputError(f"neither {' nor '.join(WEIGHT_FILE_NAMES)} is in this folder", folder)
+        weight_file = present[0]
+    for needed in ("config.json", "vocab.txt"):
+        if not (folder / needed).is_file():
+            raise InputError(f"{needed} is missing", folder)
+    return [folder / "config.json", folder / "vocab.txt", weight_file]
 
 
 def _config(config_file: Path, vocab_size: int) -> BertConfig:
@@ -154,17 +164,18 @@ def _normalise_keys(state: dict[str, Tensor]) -> dict[str, Tensor]:
 def read_splicebert(name: str, path: Path) -> tuple[BertMaskedLM, Vocabulary]:
     """Build the network and vocabulary from a release folder (or its weight file).
 
+    Args:
+        name: registry name (picks the release sub-folder, see :func:`weight_files`).
+        path: the located weights path.
+
     Raises:
         InputError: missing files, unreadable weights, or weights that do not fit the config.
     """
-    folder, weight_file = _model_folder(name, path)
-    vocab_file = folder / "vocab.txt"
-    if not vocab_file.is_file():
-        raise InputError("vocab.txt is missing", folder)
+    config_file, vocab_file, weight_file = weight_files(path, name)
     tokens = [line.strip() for line in vocab_file.read_text().splitlines() if line.strip()]
     vocabulary = _vocabulary(tokens, vocab_file)
-    config = _config(folder / "config.json", len(tokens))
-    state = rename_hf_bert_keys(_normalise_keys(_read_state(weight_file)))
+    config = _config(config_file, len(tokens))
+    state = rename_hf_bert_keys(_normalise_keys(read_weights_file(weight_file)))
     model = BertMaskedLM(config)
     decoder = state.pop("lm_head.decoder.weight", None)
     # The decoder is tied to the word embeddings in every SpliceBERT release; a stored copy
@@ -181,7 +192,13 @@ def read_splicebert(name: str, path: Path) -> tuple[BertMaskedLM, Vocabulary]:
     return model.eval(), vocabulary
 
 
-def load_splicebert(name: str, path: Path, device: torch.device) -> BertLanguageModel:
-    """Load a SpliceBERT adapter (see :func:`rnatools.models.lm.load_lm`)."""
+def load_splicebert(name: str, path: Path, engine: Engine, **options) -> BertLanguageModel:
+    """The registry's loader of the SpliceBERT entries (see :func:`rnatools.models.lm.load_lm`).
+
+    Raises:
+        UsageError: any option (SpliceBERT takes none).
+        InputError: see :func:`read_splicebert`.
+    """
+    reject_options(name, options)
     model, vocabulary = read_splicebert(name, path)
-    return BertLanguageModel(name, model, vocabulary, device)
+    return BertLanguageModel(name, model, vocabulary, engine)

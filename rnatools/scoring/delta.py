@@ -6,15 +6,20 @@ is specified in ``docs/spliceai-scoring.md`` and the model in Jaganathan et al. 
 
 How the work is organised (the numbers do not depend on it):
 
+* The scorer knows the model only through :class:`~rnatools.models.base.SpliceModel`: its
+  context per side (5,000 nt for SpliceAI), its acceptor and donor channels, and, when offered,
+  its incremental-SNV capability. Any SpliceAI-family model scores the same way.
 * The reference window of a variant is the contig centred on POS with every base outside the
   gene's transcript replaced by ``N``. That depends only on the gene, and every output position
-  of the model depends only on the ±5,000 nt around it, so the reference probabilities of all
-  variants of a gene are slices of one *reference track*: the gene's masked sequence run once
-  over the union of positions the variants need (merged into intervals, cut into chunks).
+  of the model depends only on the ``context`` nt on each side, so the reference probabilities
+  of all variants of a gene are slices of one *reference track*: the gene's masked sequence run
+  once over the union of positions the variants need (merged into intervals, cut into chunks).
 * Each ALT allele needs one model call on its own window; windows of equal length (all SNVs,
-  indels of equal length change) are stacked into batches.
+  indels of equal length change) are stacked into batches by the engine. SNVs go through the
+  model's incremental capability when it has one.
 * Minus-strand genes are run on the reverse complement and the outputs reversed back, so every
   track is in + strand genome order.
+* Records are checked by the shared planner (:mod:`rnatools.scoring.variants`) first.
 
 Coordinates: VCF ``POS`` is 1-based (``pos1``); everything else is 0-based half-open.
 """
@@ -23,29 +28,36 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import NamedTuple
 
 import numpy as np
 
+from rnatools.engine import Engine
+from rnatools.errors import UsageError
 from rnatools.io.fasta import Fasta
 from rnatools.io.gene_table import GeneRow, GeneTable
-from rnatools.models.spliceai import SPLICEAI_FLANK
-from rnatools.scoring.incremental import IncrementalSNVRunner
+from rnatools.models.base import SpliceModel
+from rnatools.scoring.variants import (
+    PlanSkip,
+    Variant,
+    is_ambiguous_allele,
+    is_scorable_allele,
+    plan_variant,
+)
 from rnatools.sequence import one_hot_batch, reverse_complement
+from rnatools.windows import cut_window, mask_outside_range
 
 log = logging.getLogger("rnatools.scoring.delta")
 
 MAX_DISTANCE_LIMIT = 4999
 """Largest ``-D`` accepted (SpliceAI 1.3.1 allows 0-4999)."""
 
-Predictor = Callable[[np.ndarray], np.ndarray]
-"""``(batch, length + 10000, 4)`` float32 one-hot → ``(batch, length, 3)`` float32 probabilities
-(0 = neither, 1 = acceptor, 2 = donor)."""
-
-_INVALID_ALLELE_CHARACTERS = frozenset(".-*<>")
+BATCH_NT_PER_WINDOW = 12_000
+"""Default nucleotide budget of a model call, per window of the batch size: a batch of
+``batch_size`` SNV windows (10,101 nt at D = 50) fits, long reference chunks get fewer rows."""
 
 
 class SkipReason(str, Enum):
@@ -57,6 +69,7 @@ class SkipReason(str, Enum):
     NEAR_CONTIG_END = "near_contig_end"  # the window runs past a contig end
     REF_TOO_LONG = "ref_too_long"  # len(REF) > 2·D
     SYMBOLIC_ALLELE = "symbolic_allele"  # every ALT is symbolic, '*', '.', or missing
+    IUPAC_ALLELE = "iupac_allele"  # no scorable ALT, and one is an IUPAC code (R, Y, ...)
     MNV = "mnv"  # only REF>1 and ALT>1 alleles: entries of '.'
     MALFORMED = "malformed"  # htslib could not parse the record
 
@@ -78,8 +91,9 @@ class DeltaOptions:
 
     def __post_init__(self) -> None:
         if not 0 <= self.max_distance <= MAX_DISTANCE_LIMIT:
-            raise ValueError(
-                f"max_distance must be in 0-{MAX_DISTANCE_LIMIT}, got {self.max_distance}"
+            raise UsageError(
+                f"max_distance must be in 0-{MAX_DISTANCE_LIMIT} nt, got {self.max_distance}",
+                parameter="max_distance",
             )
 
     @property
@@ -87,20 +101,10 @@ class DeltaOptions:
         """Positions scored per variant: ``2·D + 1``."""
         return 2 * self.max_distance + 1
 
-    @property
-    def window(self) -> int:
-        """Reference window length in nt: ``10,000 + 2·D + 1``."""
-        return 2 * SPLICEAI_FLANK + self.covered
-
-
-@dataclass(frozen=True, slots=True)
-class Variant:
-    """One VCF record as the scorer needs it (``alts`` None when ALT is ``.``)."""
-
-    chrom: str
-    pos1: int
-    ref: str
-    alts: tuple[str, ...] | None
+    def window(self, context: int) -> int:
+        """Reference window length in nt for a model with ``context`` nt per side:
+        ``2·context + 2·D + 1`` (10,101 for SpliceAI at D = 50)."""
+        return 2 * context + self.covered
 
 
 @dataclass(slots=True)
@@ -124,13 +128,16 @@ class DeltaScores(NamedTuple):
     donor_loss_position: int
 
 
+_PLAN_SKIPS = {
+    PlanSkip.SYMBOLIC_ALLELE: SkipReason.SYMBOLIC_ALLELE,
+    PlanSkip.INTERGENIC: SkipReason.INTERGENIC,
+    PlanSkip.CONTIG_MISSING: SkipReason.CONTIG_MISSING,
+    PlanSkip.REF_MISMATCH: SkipReason.REF_MISMATCH,
+}
+
+
 # ---------------------------------------------------------------------------------------------
 # Array kernels (no I/O): alignment, deltas, masking, formatting
-
-
-def is_scorable_allele(alt: str) -> bool:
-    """False for alleles SpliceAI drops: any of ``. - * < >`` in the ALT string."""
-    return not (_INVALID_ALLELE_CHARACTERS & set(alt))
 
 
 def align_alt_track(alt_track: np.ndarray, ref_length: int, alt_length: int) -> np.ndarray:
@@ -160,15 +167,22 @@ def align_alt_track(alt_track: np.ndarray, ref_length: int, alt_length: int) -> 
 
 
 def delta_scores(
-    ref_track: np.ndarray, alt_track: np.ndarray, boundary: int | None = None
+    ref_track: np.ndarray,
+    alt_track: np.ndarray,
+    boundary: int | None = None,
+    *,
+    channels: tuple[int, int],
 ) -> DeltaScores:
     """Acceptor/donor gain and loss between aligned tracks, SpliceAI 1.3.1's rule.
 
     Args:
-        ref_track: ``(covered, 3)`` float32 REF probabilities.
-        alt_track: ``(covered, 3)`` aligned ALT probabilities (see :func:`align_alt_track`).
+        ref_track: ``(covered, channels)`` float32 REF probabilities.
+        alt_track: ``(covered, channels)`` aligned ALT probabilities (see
+            :func:`align_alt_track`).
         boundary: with masking (``-M 1``), the signed distance from POS to the nearest exon
             boundary; ``None`` = no masking.
+        channels: ``(acceptor, donor)`` channel indices of the model
+            (:attr:`~rnatools.models.base.SpliceModel.splice_site_channels`).
 
     Returns:
         Each score is the maximum difference (ALT − REF for a gain, REF − ALT for a loss) at the
@@ -178,8 +192,9 @@ def delta_scores(
     """
     center = ref_track.shape[0] // 2
     # numpy promotion reproduces the reference: float32 for SNVs/insertions, float64 for deletions
-    gain = alt_track[:, 1:3] - ref_track[:, 1:3]
-    loss = ref_track[:, 1:3] - alt_track[:, 1:3]
+    columns = list(channels)
+    gain = alt_track[:, columns] - ref_track[:, columns]
+    loss = ref_track[:, columns] - alt_track[:, columns]
     values: list[float] = []
     positions: list[int] = []
     for deltas, is_gain in (
@@ -210,11 +225,7 @@ def format_entry(alt: str, gene: str, scores: DeltaScores | None) -> str:
 
 def mask_outside_transcript(sequence: str, start0: int, gene: GeneRow) -> str:
     """``sequence`` (genome ``[start0, start0 + len)``) with bases outside the transcript as N."""
-    left = min(max(gene.tx_start0 - start0, 0), len(sequence))
-    right = min(max(gene.tx_end0 - start0, left), len(sequence))
-    if left == 0 and right == len(sequence):
-        return sequence
-    return "N" * left + sequence[left:right] + "N" * (len(sequence) - right)
+    return mask_outside_range(sequence, start0, gene.tx_start0, gene.tx_end0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,86 +264,86 @@ class _ModelInput:
 
 
 class DeltaScorer:
-    """Scores blocks of VCF records with one model; reuses reference tracks within a block.
+    """Scores blocks of VCF records with one splice-site model; reuses reference tracks.
 
     Args:
-        predict: the model as a function, see :data:`Predictor`.
+        model: the splice-site model (:class:`~rnatools.models.base.SpliceModel` with acceptor
+            and donor channels), e.g. ``load_model("spliceai", engine=engine)``.
         fasta: the reference genome.
         genes: the annotation table.
         options: distance, masking, contig-end padding.
+        engine: runs the model (default: fp32 on the CPU).
         batch_size: most windows per model call.
-        max_batch_nt: most input nt per model call (bounds memory for long reference chunks).
+        max_batch_nt: most input nt per model call (bounds memory for long reference chunks);
+            default ``batch_size ×`` :data:`BATCH_NT_PER_WINDOW`.
         chunk_length: longest reference chunk, in output positions.
-        incremental: when given, SNVs are scored through it, sharing the reference chunk's
-            activations (see :mod:`rnatools.scoring.incremental`); indels still run whole
-            ALT windows through ``predict``.
+        incremental: score SNVs through the model's incremental capability when it has one
+            (sharing the reference chunk's activations); indels, and every ALT when False, run
+            whole ALT windows.
     """
 
     def __init__(
         self,
-        predict: Predictor,
+        model: SpliceModel,
         fasta: Fasta,
         genes: GeneTable,
         options: DeltaOptions | None = None,
         *,
+        engine: Engine | None = None,
         batch_size: int = 32,
-        max_batch_nt: int = 32 * 12_000,
+        max_batch_nt: int | None = None,
         chunk_length: int = 10_000,
-        incremental: IncrementalSNVRunner | None = None,
+        incremental: bool = True,
     ):
-        self.predict = predict
+        self.model = model
         self.fasta = fasta
         self.genes = genes
         self.options = options or DeltaOptions()
+        self.engine = engine if engine is not None else Engine("cpu")
         self.batch_size = batch_size
-        self.max_batch_nt = max_batch_nt
+        self.max_batch_nt = (
+            max_batch_nt if max_batch_nt is not None else batch_size * BATCH_NT_PER_WINDOW
+        )
         self.chunk_length = chunk_length
-        self.incremental = incremental
+        self.incremental = model.incremental if incremental else None
+        self.channels = model.splice_site_channels
         self.model_windows = 0  # windows run so far (for benchmarks)
 
     # -- planning ---------------------------------------------------------------------------
     def _plan(self, index: int, variant: Variant, jobs: list[_Job]) -> RecordAnnotation:
         options = self.options
         annotation = RecordAnnotation()
-        if not variant.alts:
-            annotation.skip = SkipReason.SYMBOLIC_ALLELE
+        planned = plan_variant(
+            variant, self.fasta, self.genes.overlapping(variant.chrom, variant.pos1)
+        )
+        if isinstance(planned, PlanSkip):
+            annotation.skip = _PLAN_SKIPS[planned]
             return annotation
-        genes = self.genes.overlapping(variant.chrom, variant.pos1)
-        if not genes:
-            annotation.skip = SkipReason.INTERGENIC
-            return annotation
-        if not self.fasta.has(variant.chrom):
-            annotation.skip = SkipReason.CONTIG_MISSING
-            return annotation
-        length = self.fasta.length(variant.chrom)
-        pos0 = variant.pos1 - 1
-        ref = variant.ref.upper()
-        ref_length = len(ref)
-        if pos0 < 0 or pos0 + ref_length > length:
-            annotation.skip = SkipReason.REF_MISMATCH
-            return annotation
-        if self.fasta.fetch(variant.chrom, pos0, pos0 + ref_length) != ref:
-            annotation.skip = SkipReason.REF_MISMATCH
-            return annotation
-        half = options.window // 2
+        pos0, ref_length = planned.pos0, len(planned.ref)
+        half = options.window(self.model.context) // 2
         window_start0 = pos0 - half
         window_end0 = pos0 + half + 1
-        if (window_start0 < 0 or window_end0 > length) and not options.pad_contig_ends:
+        if (
+            window_start0 < 0 or window_end0 > planned.contig_length
+        ) and not options.pad_contig_ends:
             annotation.skip = SkipReason.NEAR_CONTIG_END
             return annotation
         if ref_length > 2 * options.max_distance:
             annotation.skip = SkipReason.REF_TOO_LONG
             return annotation
-        window = self.fasta.fetch_padded(variant.chrom, window_start0, window_end0)
         scored = 0
-        for alt in variant.alts:
+        ambiguous = False
+        for alt in planned.alts:
+            if is_ambiguous_allele(alt):
+                ambiguous = True
+                continue
             if not is_scorable_allele(alt):
                 continue
-            for gene in genes:
+            for gene in planned.targets:
                 if ref_length > 1 and len(alt) > 1:
                     annotation.entries.append(format_entry(alt, gene.name, None))
                     continue
-                masked = mask_outside_transcript(window, window_start0, gene)
+                masked = self._masked_window(variant.chrom, window_start0, window_end0, gene)
                 jobs.append(
                     _Job(
                         record=index,
@@ -347,15 +358,25 @@ class DeltaScorer:
                 annotation.entries.append("")  # filled in once the model has run
                 scored += 1
         if not scored:
-            annotation.skip = SkipReason.MNV if annotation.entries else SkipReason.SYMBOLIC_ALLELE
+            if annotation.entries:
+                annotation.skip = SkipReason.MNV
+            elif ambiguous:
+                annotation.skip = SkipReason.IUPAC_ALLELE
+            else:
+                annotation.skip = SkipReason.SYMBOLIC_ALLELE
         return annotation
+
+    def _masked_window(self, chrom: str, start0: int, end0: int, gene: GeneRow) -> str:
+        """Genome ``[start0, end0)`` on the + strand, N past contig ends and outside the gene's
+        transcript (SpliceAI's padding)."""
+        return cut_window(self.fasta, chrom, start0, end0, "+", (gene.tx_start0, gene.tx_end0))
 
     def _chunks(self, jobs: list[_Job]) -> list[_Chunk]:
         """Reference chunks per gene: each job's ``pos0 ± D`` lies inside exactly one chunk.
 
         Jobs are taken in position order and added to the current chunk while it stays within
-        ``chunk_length`` outputs and the gap is below 5,000 nt (computing a gap once is cheaper
-        than a second 10,000-nt context).
+        ``chunk_length`` outputs and the gap is at most the model's context (computing a gap
+        once is cheaper than a second pair of contexts).
         """
         distance = self.options.max_distance
         by_gene: dict[int, list[_Job]] = defaultdict(list)
@@ -369,7 +390,7 @@ class DeltaScorer:
                 start0, end0 = job.pos0 - distance, job.pos0 + distance + 1
                 if (
                     current is not None
-                    and start0 <= current.end0 + SPLICEAI_FLANK
+                    and start0 <= current.end0 + self.model.context
                     and max(end0, current.end0) - current.start0 <= self.chunk_length
                 ):
                     current.end0 = max(current.end0, end0)
@@ -380,35 +401,43 @@ class DeltaScorer:
         return chunks
 
     def _chunk_input(self, chunk: _Chunk) -> str:
-        """The chunk's gene-masked input, ``+`` strand, 5,000 nt of context on each side."""
-        context_start0 = chunk.start0 - SPLICEAI_FLANK
-        raw = self.fasta.fetch_padded(chunk.chrom, context_start0, chunk.end0 + SPLICEAI_FLANK)
-        return mask_outside_transcript(raw, context_start0, chunk.gene)
+        """The chunk's gene-masked input, ``+`` strand, the model's context on each side."""
+        context = self.model.context
+        gene = chunk.gene
+        return cut_window(
+            self.fasta,
+            chunk.chrom,
+            chunk.start0 - context,
+            chunk.end0 + context,
+            "+",
+            (gene.tx_start0, gene.tx_end0),
+        )
 
     # -- model ------------------------------------------------------------------------------
     def _run(self, inputs: list[_ModelInput]) -> None:
         """Fill ``output`` of every input, batching windows of equal length."""
-        by_length: dict[int, list[_ModelInput]] = defaultdict(list)
-        for item in inputs:
-            by_length[len(item.sequence)].append(item)
-        for length, group in sorted(by_length.items()):
-            per_batch = max(1, min(self.batch_size, self.max_batch_nt // length))
-            for first in range(0, len(group), per_batch):
-                batch = group[first : first + per_batch]
-                sequences = [
-                    item.sequence if item.strand == "+" else reverse_complement(item.sequence)
-                    for item in batch
-                ]
-                outputs = np.asarray(self.predict(one_hot_batch(sequences)), dtype=np.float32)
-                self.model_windows += len(batch)
-                for item, output in zip(batch, outputs, strict=True):
-                    item.output = output if item.strand == "+" else output[::-1]
+        engine = self.engine
+        for batch in engine.batches(
+            inputs,
+            length=lambda item: len(item.sequence),
+            batch_size=self.batch_size,
+            max_batch_nt=self.max_batch_nt,
+            sort=True,
+        ):
+            sequences = [
+                item.sequence if item.strand == "+" else reverse_complement(item.sequence)
+                for item in batch
+            ]
+            outputs = engine.run(self.model.forward, one_hot_batch(sequences))
+            self.model_windows += len(batch)
+            for item, output in zip(batch, outputs, strict=True):
+                item.output = output if item.strand == "+" else output[::-1]
 
     def _run_incremental(self, chunk: _Chunk, sequence: str) -> None:
-        """REF track of ``chunk`` and ALT tracks of its SNVs through the incremental runner."""
+        """REF track of ``chunk`` and ALT tracks of its SNVs through the incremental capability."""
         assert self.incremental is not None
         distance = self.options.max_distance
-        context_start0 = chunk.start0 - SPLICEAI_FLANK
+        context_start0 = chunk.start0 - self.model.context
         snvs = [job for job in chunk.jobs if job.ref_length == 1 and len(job.alt) == 1]
         centers = [job.pos0 - context_start0 for job in snvs]
         bases = [job.alt.upper() for job in snvs]
@@ -416,7 +445,9 @@ class DeltaScorer:
             sequence = reverse_complement(sequence)
             centers = [len(sequence) - 1 - center for center in centers]
             bases = [reverse_complement(base) for base in bases]
-        reference, alternatives = self.incremental.run(sequence, centers, bases, distance)
+        reference, alternatives = self.incremental.run(
+            self.engine, sequence, centers, bases, distance
+        )
         self.model_windows += 1 + len(snvs)
         if chunk.gene.strand == "-":
             reference, alternatives = reference[::-1], alternatives[:, ::-1]
@@ -463,7 +494,7 @@ class DeltaScorer:
                 assert job.alt_output is not None
                 alt_track = align_alt_track(job.alt_output, job.ref_length, len(job.alt))
                 boundary = job.gene.nearest_boundary(job.pos0 + 1) if self.options.mask else None
-                scores = delta_scores(ref_track, alt_track, boundary)
+                scores = delta_scores(ref_track, alt_track, boundary, channels=self.channels)
                 annotations[job.record].entries[job.entry_slot] = format_entry(
                     job.alt, job.gene.name, scores
                 )
@@ -475,7 +506,6 @@ __all__ = [
     "DeltaOptions",
     "DeltaScorer",
     "DeltaScores",
-    "Predictor",
     "RecordAnnotation",
     "SkipReason",
     "Variant",

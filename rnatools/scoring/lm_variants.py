@@ -36,8 +36,15 @@ from rnatools.genome import Interval
 from rnatools.io.fasta import Fasta
 from rnatools.io.gene_table import GeneTable
 from rnatools.models.lm import LanguageModel
-from rnatools.scoring.delta import Variant, is_scorable_allele
+from rnatools.scoring.variants import (
+    PlanSkip,
+    Variant,
+    is_ambiguous_allele,
+    is_scorable_allele,
+    plan_variant,
+)
 from rnatools.scoring.zero_shot import KL_FLOOR, score_snvs
+from rnatools.sequence import complement
 from rnatools.windows import window_sequence
 
 __all__ = [
@@ -81,7 +88,16 @@ class LMSkipReason(str, Enum):
     CONTIG_MISSING = "lm_contig_missing"  # the contig is not in the FASTA
     REF_MISMATCH = "lm_ref_mismatch"  # REF differs from the FASTA (or runs past the contig)
     SYMBOLIC_ALLELE = "lm_symbolic_allele"  # every ALT is symbolic, '*', '.', or missing
+    IUPAC_ALLELE = "lm_iupac_allele"  # no scorable ALT, and one is an IUPAC code (R, Y, ...)
     NOT_SNV = "lm_not_snv"  # no ALT is an A/C/G/T substitution of one A/C/G/T base
+
+
+_PLAN_SKIPS = {
+    PlanSkip.SYMBOLIC_ALLELE: LMSkipReason.SYMBOLIC_ALLELE,
+    PlanSkip.INTERGENIC: LMSkipReason.INTERGENIC,
+    PlanSkip.CONTIG_MISSING: LMSkipReason.CONTIG_MISSING,
+    PlanSkip.REF_MISMATCH: LMSkipReason.REF_MISMATCH,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,9 +205,6 @@ class _Job:
     slots: list[tuple[int, int, str, str]] = field(default_factory=list)
 
 
-_COMPLEMENT = str.maketrans("ACGT", "TGCA")
-
-
 class LMVariantScorer:
     """Scores blocks of VCF records with a masked language model, batching across the block.
 
@@ -230,27 +243,22 @@ class LMVariantScorer:
 
     def _plan(self, record: int, variant: Variant, jobs: dict[tuple, _Job]) -> LMRecordAnnotation:
         annotation = LMRecordAnnotation()
-        alts = [alt for alt in variant.alts or () if is_scorable_allele(alt)]
+        planned = plan_variant(variant, self.fasta, self._targets(variant))
+        if isinstance(planned, PlanSkip):
+            annotation.skip = _PLAN_SKIPS[planned]
+            return annotation
+        alts = [
+            alt
+            for alt in planned.alts
+            if is_scorable_allele(alt) and not is_ambiguous_allele(alt)
+        ]
         if not alts:
-            annotation.skip = LMSkipReason.SYMBOLIC_ALLELE
+            if any(is_ambiguous_allele(alt) for alt in planned.alts):
+                annotation.skip = LMSkipReason.IUPAC_ALLELE
+            else:
+                annotation.skip = LMSkipReason.SYMBOLIC_ALLELE
             return annotation
-        targets = self._targets(variant)
-        if not targets:
-            annotation.skip = LMSkipReason.INTERGENIC
-            return annotation
-        if not self.fasta.has(variant.chrom):
-            annotation.skip = LMSkipReason.CONTIG_MISSING
-            return annotation
-        pos0 = variant.pos1 - 1
-        ref = variant.ref.upper()
-        length = self.fasta.length(variant.chrom)
-        if (
-            pos0 < 0
-            or pos0 + len(ref) > length
-            or (self.fasta.fetch(variant.chrom, pos0, pos0 + len(ref)) != ref)
-        ):
-            annotation.skip = LMSkipReason.REF_MISMATCH
-            return annotation
+        pos0, ref = planned.pos0, planned.ref
         window = self.options.window
         windows: dict[str, tuple[str, int]] = {}
         scored = 0
@@ -263,7 +271,7 @@ class LMVariantScorer:
                 and alt_upper in _NUCLEOTIDES
                 and alt_upper != ref
             )
-            for symbol, strand in targets:
+            for symbol, strand in planned.targets:
                 if not snv:
                     annotation.entries.append(format_lm_entry(alt, symbol, None))
                     continue
@@ -272,7 +280,7 @@ class LMVariantScorer:
                         self.fasta, variant.chrom, pos0, window, strand
                     )
                 text, index = windows[strand]
-                strand_alt = alt_upper if strand == "+" else alt_upper.translate(_COMPLEMENT)
+                strand_alt = alt_upper if strand == "+" else complement(alt_upper)
                 key = (self.fasta.resolve(variant.chrom), pos0, strand, strand_alt)
                 job = jobs.setdefault(key, _Job(text, index, strand_alt))
                 job.slots.append((record, len(annotation.entries), alt, symbol))

@@ -1,10 +1,12 @@
-"""Per-nucleotide splice-site probabilities (SpliceAI) over genomic intervals or plain sequences.
+"""Per-nucleotide splice-site probabilities over genomic intervals or plain sequences.
 
-Every output nucleotide sees its full ±5,000-nt context: real genomic flanks where the reference
-has them, ``N`` past contig ends (and 5,000 ``N`` per side around a plain sequence, SpliceAI's
-recipe for custom sequences). Long intervals are cut into chunks of ``chunk_size`` output nt, each
-fetched with its own flanks, and batched; because the network's receptive field is exactly
-±5,000 nt the probabilities do not depend on the chunk or batch size.
+Works with any :class:`~rnatools.models.base.SpliceModel` (SpliceAI and its peers). Every output
+nucleotide sees the model's full context (``model.context`` nt per side; 5,000 for SpliceAI):
+real genomic flanks where the reference has them, ``N`` past contig ends (and ``N`` around a
+plain sequence, SpliceAI's recipe for custom sequences). Long intervals are cut into chunks of
+``chunk_size`` output nt, each cut with its own flanks (:func:`rnatools.windows.window_sequence`),
+and batched by the engine; because the model's receptive field is exactly its context the
+probabilities do not depend on the chunk or batch size (``docs/spliceai-scoring.md``).
 
 Minus-strand intervals are predicted on the reverse complement and the outputs are reversed, so
 rows are always in genome order (position ``start + i``).
@@ -14,32 +16,21 @@ Coordinates are 0-based half-open throughout (:class:`rnatools.genome.Interval`)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
 import numpy as np
-import torch
 
+from rnatools.engine import Engine
 from rnatools.errors import InputError, UsageError
 from rnatools.genome import ContigMap, Interval
-from rnatools.models.spliceai import SPLICEAI_FLANK
-from rnatools.predict import predict_batches
-from rnatools.runtime import Precision
-from rnatools.sequence import one_hot, reverse_complement
+from rnatools.models.base import SpliceModel
+from rnatools.sequence import one_hot
+from rnatools.windows import SequenceSource, window_sequence
 
 StrandMode = Literal["auto", "+", "-", "both"]
 DEFAULT_CHUNK_SIZE = 20_000  # nt of output per model input; see benchmarks/predict_throughput.py
-
-
-class SequenceSource(Protocol):
-    """What prediction needs from a reference: :class:`rnatools.io.fasta.Fasta` is one."""
-
-    lengths: dict[str, int]
-
-    def resolve(self, chrom: str) -> str: ...
-
-    def fetch_padded(self, chrom: str, start: int, end: int) -> str: ...
 
 
 class InMemorySequences:
@@ -103,29 +94,7 @@ def expand_strands(interval: Interval, mode: StrandMode = "auto") -> list[Interv
         return [interval]
     if mode in ("+", "-"):
         return [interval.with_strand(mode)]
-    raise UsageError(f"--strand must be auto, +, - or both, got {mode!r}")
-
-
-def merge_intervals(intervals: Iterable[Interval], contig_order: Sequence[str]) -> list[Interval]:
-    """Overlapping or touching intervals of the same contig and strand merged; sorted.
-
-    Sorted by strand ('+' first), then contig in ``contig_order``, then start: the order
-    bigWig/bedGraph writers need (one file per strand, entries sorted within it).
-    """
-    rank = {name: i for i, name in enumerate(contig_order)}
-    def key(iv: Interval) -> tuple:
-        return (iv.strand != "+", rank.get(iv.chrom, len(rank)), iv.chrom, iv.start)
-
-    ordered = sorted(intervals, key=key)
-    merged: list[Interval] = []
-    for iv in ordered:
-        last = merged[-1] if merged else None
-        if last and last.chrom == iv.chrom and last.strand == iv.strand and iv.start <= last.end:
-            if iv.end > last.end:
-                merged[-1] = Interval(last.chrom, last.start, iv.end, last.strand, last.name)
-        else:
-            merged.append(iv)
-    return merged
+    raise UsageError(f"strand must be auto, +, - or both, got {mode!r}", parameter="strand")
 
 
 def check_interval(source: SequenceSource, interval: Interval) -> Interval:
@@ -167,36 +136,37 @@ def _chunks(interval: Interval, chunk_size: int) -> Iterator[tuple[int, int]]:
         yield chunk_start, min(width, interval.end - chunk_start)
 
 
-def _window(source: SequenceSource, chrom: str, start: int, width: int, strand: str) -> np.ndarray:
-    """``(width + 10000, 4)`` one-hot input for outputs ``[start, start + width)``."""
-    sequence = source.fetch_padded(chrom, start - SPLICEAI_FLANK, start + width + SPLICEAI_FLANK)
-    if strand == "-":
-        sequence = reverse_complement(sequence)
-    return one_hot(sequence)
+def _window(
+    source: SequenceSource, chrom: str, start: int, width: int, strand: str, context: int
+) -> np.ndarray:
+    """``(width + 2·context, 4)`` one-hot input for outputs ``[start, start + width)``."""
+    interval = Interval(chrom, start, start + width, strand)  # type: ignore[arg-type]
+    return one_hot(window_sequence(source, interval, flank=context))
 
 
 def predict_splice_sites(
-    model: torch.nn.Module,
+    model: SpliceModel,
     source: SequenceSource,
     intervals: Iterable[Interval],
     *,
-    device: torch.device | str = "cpu",
-    precision: Precision = "fp32",
+    engine: Engine,
     batch_size: int = 8,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     on_chunk: Callable[[int], None] | None = None,
 ) -> Iterator[SpliceSiteTrack]:
-    """SpliceAI acceptor and donor probabilities for every nucleotide of every interval.
+    """Acceptor and donor probabilities for every nucleotide of every interval.
 
     Args:
-        model: a SpliceAI-like module mapping ``(batch, L + 10000, 4)`` to ``(batch, L, 3)``
-            probabilities (neither, acceptor, donor), e.g. ``load_spliceai()``.
+        model: a splice-site model (``(batch, L + 2·context, 4)`` → ``(batch, L, channels)``
+            with acceptor and donor channels), e.g. ``load_model("spliceai", engine=engine)``.
         source: the reference (a :class:`~rnatools.io.fasta.Fasta`) or
             :class:`InMemorySequences`.
         intervals: stranded ('+'/'-') intervals, contigs as spelled in ``source`` (see
             :func:`expand_strands`, :func:`check_interval`).
+        engine: runs the model (device, precision, batching, transfers).
+        batch_size: model inputs per call.
         chunk_size: at most this many output nt per model input (each input is ``width +
-            10000`` nt; an interval's chunks share one width so that they batch together).
+            2·context`` nt; an interval's chunks share one width so that they batch together).
         on_chunk: called with the number of nt of each finished chunk (progress).
 
     Yields:
@@ -204,10 +174,11 @@ def predict_splice_sites(
         order (concatenate them to get the interval's track).
 
     Raises:
-        UsageError: ``chunk_size`` < 1 or an unstranded interval.
+        UsageError: ``chunk_size`` or ``batch_size`` < 1, or an unstranded interval.
     """
     if chunk_size < 1:
-        raise UsageError(f"--chunk-size must be >= 1, got {chunk_size}")
+        raise UsageError(f"chunk size must be >= 1, got {chunk_size}", parameter="chunk_size")
+    acceptor, donor = model.splice_site_channels
 
     def inputs() -> Iterator[tuple[tuple[Interval, int, int], np.ndarray]]:
         for interval in intervals:
@@ -215,12 +186,12 @@ def predict_splice_sites(
                 raise UsageError(f"interval {interval} has no strand; expand it first")
             width = _chunk_width(interval.length, chunk_size)
             for chunk_start, kept in _chunks(interval, chunk_size):
-                x = _window(source, interval.chrom, chunk_start, width, interval.strand)
-                yield (interval, chunk_start, kept), x
+                yield (interval, chunk_start, kept), _window(
+                    source, interval.chrom, chunk_start, width, interval.strand, model.context
+                )
 
-    for (interval, chunk_start, kept), y in predict_batches(
-        model, inputs(), device, precision, batch_size
-    ):
+    outputs = engine.map(model.forward, inputs(), batch_size=batch_size)
+    for (interval, chunk_start, kept), y in outputs:
         if interval.strand == "-":
             y = y[::-1]
         y = y[:kept]
@@ -231,6 +202,6 @@ def predict_splice_sites(
             chunk_start,
             chunk_start + kept,
             interval.strand,
-            np.ascontiguousarray(y[:, 1], dtype=np.float32),
-            np.ascontiguousarray(y[:, 2], dtype=np.float32),
+            np.ascontiguousarray(y[:, acceptor], dtype=np.float32),
+            np.ascontiguousarray(y[:, donor], dtype=np.float32),
         )

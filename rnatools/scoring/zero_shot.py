@@ -1,8 +1,10 @@
 """Zero-shot variant-effect scores from masked nucleotide language models.
 
-Source: Chen et al., SpliceBERT, Briefings in Bioinformatics 2024, doi:10.1093/bib/bbae163
-(spec: ``docs/zero-shot-scores.md``). Windows are on the transcript strand: callers reverse-
-complement windows of minus-strand genes and complement REF and ALT.
+Source: Chen et al., SpliceBERT, Briefings in Bioinformatics 25(3):bbae163 (2024),
+doi:10.1093/bib/bbae163; specification: ``docs/zero-shot-scores.md`` (sections "KL-context
+score", "Masked marginal", "Windows on the gene strand"). Windows are on the transcript strand:
+callers reverse-complement windows of minus-strand genes and complement REF and ALT
+(:func:`saturation_mutagenesis` does so itself).
 
 KL-context score of an SNV at 0-based index ``p`` of a window:
 
@@ -19,13 +21,14 @@ Masked marginal: mask ``p`` in the reference window, ``delta_logp = ln P(ALT) âˆ
 the log-softmax over A, C, G, T/U at ``p`` (nats; negative = ALT less expected). ``NaN`` when
 REF is not one of A, C, G, T/U.
 
-KL values are computed in float64 from the model's float32 logits.
+KL values are computed in float64 from the model's float32 logits. Model runs are grouped by the
+model's engine (``model.engine.batches``) into consecutive groups of ``batch_size`` windows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Iterator, Sequence
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 import torch
@@ -33,6 +36,7 @@ from torch import Tensor
 
 from rnatools.errors import InputError
 from rnatools.models.lm import NUCLEOTIDE_COLUMNS, LanguageModel
+from rnatools.sequence import complement, reverse_complement
 
 __all__ = [
     "KL_FLOOR",
@@ -43,12 +47,22 @@ __all__ = [
     "masked_log_ratio",
     "saturation_mutagenesis",
     "score_snvs",
+    "strongest_per_position",
 ]
 
 KL_FLOOR = 1e-6
 """Lower clip of ``k(d)`` before the logarithm (SpliceBERT's value)."""
 
 _BASE_INDEX = {base: i for i, base in enumerate(NUCLEOTIDE_COLUMNS)} | {"U": 3}
+
+Item = TypeVar("Item")
+
+
+def _batches(
+    model: LanguageModel, items: Sequence[Item], length: Callable[[Item], int], batch_size: int
+) -> Iterator[list[Item]]:
+    """Consecutive groups of ``batch_size`` items (padded batches may mix lengths)."""
+    return model.engine.batches(items, length=length, batch_size=batch_size, same_length=False)
 
 
 class ZeroShotScores(NamedTuple):
@@ -209,13 +223,11 @@ def score_snvs(
     window_of = [unique_windows.setdefault(w, len(unique_windows)) for w in ref_windows]
     windows = list(unique_windows)
     ref_logits: list[Tensor] = []
-    for start in range(0, len(windows), batch_size):
-        chunk = windows[start : start + batch_size]
+    for chunk in _batches(model, windows, len, batch_size):
         out = model.forward_batch(chunk)
         ref_logits.extend(out.nucleotide_logits[i, : len(w)] for i, w in enumerate(chunk))
 
-    for start in range(0, count, batch_size):
-        rows = range(start, min(start + batch_size, count))
+    for rows in _batches(model, range(count), lambda r: len(alt_windows[r]), batch_size):
         chunk = [alt_windows[r] for r in rows]
         alt = model.forward_batch(chunk).nucleotide_logits
         ref = torch.zeros_like(alt)
@@ -226,7 +238,7 @@ def score_snvs(
         scores = kl_context(
             kl, [indices[r] for r in rows], max_distance=max_distance, lengths=lengths
         )
-        kl_scores[start : start + len(chunk)] = scores.cpu().numpy()
+        kl_scores[rows[0] : rows[0] + len(chunk)] = scores.cpu().numpy()
 
     if masked_marginal:
         unique_sites: dict[tuple[int, int], int] = {}
@@ -236,8 +248,7 @@ def score_snvs(
         ]
         sites = list(unique_sites)
         site_logits = []
-        for start in range(0, len(sites), batch_size):
-            chunk = sites[start : start + batch_size]
+        for chunk in _batches(model, sites, lambda site: len(windows[site[0]]), batch_size):
             out = model.forward_batch(
                 [windows[w] for w, _ in chunk], [[index] for _, index in chunk]
             )
@@ -270,9 +281,6 @@ class SaturationMutagenesis(NamedTuple):
     delta_logp: np.ndarray
 
 
-_COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
-
-
 def saturation_mutagenesis(
     model: LanguageModel,
     context: str,
@@ -284,7 +292,7 @@ def saturation_mutagenesis(
     batch_size: int = 16,
     masked_marginal: bool = True,
     chunk_positions: int = 64,
-    progress=None,
+    progress: Callable[[int], object] | None = None,
 ) -> SaturationMutagenesis:
     """Score all three SNVs at every position of a region, each in a variant-centred window.
 
@@ -296,7 +304,8 @@ def saturation_mutagenesis(
         window: window length in nt (<= the model's maximum); the variant sits at index
             ``window // 2`` on the scored strand.
         strand: ``+`` scores the forward strand; ``-`` scores reverse-complemented windows
-            (transcript strand of a minus-strand gene) and complements REF/ALT back.
+            (transcript strand of a minus-strand gene, :func:`rnatools.sequence.reverse_complement`)
+            with complemented ALTs; REF and ALT are returned on the forward strand.
         max_distance, batch_size, masked_marginal: as in :func:`score_snvs`.
         chunk_positions: positions scored per call of :func:`score_snvs` (bounds memory).
         progress: optional callable receiving the number of positions done per chunk.
@@ -316,7 +325,7 @@ def saturation_mutagenesis(
     model.check_length("A" * window, f"window of {window} nt")
     half = window // 2
     if strand == "-":
-        scored = context.translate(_COMPLEMENT)[::-1]
+        scored = reverse_complement(context)
         index = window - 1 - half
     else:
         scored = context
@@ -337,7 +346,7 @@ def saturation_mutagenesis(
             for column, base in enumerate(bases):
                 windows.append(text)
                 indices.append(index)
-                alts.append(base if strand == "+" else base.translate(_COMPLEMENT))
+                alts.append(base if strand == "+" else complement(base))
                 targets.append((position, column))
         if windows:
             scores = score_snvs(
@@ -355,3 +364,23 @@ def saturation_mutagenesis(
         if progress is not None:
             progress(min(chunk_positions, region_length - first))
     return SaturationMutagenesis(ref, alt, kl_scores, delta)
+
+
+def strongest_per_position(result: SaturationMutagenesis) -> tuple[np.ndarray, np.ndarray]:
+    """Per position, the most disruptive of its three SNVs (the ``ism`` bigWig tracks).
+
+    Args:
+        result: scores of a region, ``(region, 3)`` each.
+
+    Returns:
+        ``(kl_context_max, delta_logp_min)``, ``(region,)`` float64 each: the highest KL-context
+        score and the most negative ``delta_logp`` (nats) of the position's SNVs. NaN scores
+        (REF not a nucleotide, masked marginal not computed) never win; a position without a
+        finite score is NaN.
+    """
+    kl_max = np.where(np.isnan(result.kl_context), -np.inf, result.kl_context).max(axis=1)
+    delta_min = np.where(np.isnan(result.delta_logp), np.inf, result.delta_logp).min(axis=1)
+    return (
+        np.where(np.isfinite(kl_max), kl_max, np.nan),
+        np.where(np.isfinite(delta_min), delta_min, np.nan),
+    )

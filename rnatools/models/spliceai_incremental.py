@@ -1,31 +1,37 @@
-"""SpliceAI on a reference chunk and on its single-nucleotide variants, sharing the work.
+"""SpliceAI's incremental-SNV capability: a reference window and its SNVs, sharing the work.
 
 An SNV changes one input base. SpliceAI's first layer is pointwise and every later convolution
 widens the changed region by its radius ``dilation·(kernel − 1)/2``, so at each layer the ALT
 activations differ from the REF activations only within a known distance of the variant; and
 only the ``2·D + 1`` outputs around it are wanted, which bounds the region from the other side.
-This module runs the reference chunk once, keeps every layer's activations, and computes each
-SNV's activations only on the intersection of "changed" and "needed", taking the REF values
-everywhere else. It calls the network's own layers (``rnatools.models.spliceai``) in the order
-``SpliceAINet.logits`` does, so every number is computed the same way as a full forward pass of
-the ALT window (up to the summation order of the convolution library, ~1e-7). The work per SNV
-is about a quarter of a full 10,101-nt window at ``D = 50``.
+The reference window is run once through :meth:`SpliceAINet.logits`, which hands back every
+layer's activations, and each SNV's activations are computed only on the intersection of
+"changed" and "needed", taking the REF values everywhere else, with the network's own layers, so
+every number is computed the same way as a full forward pass of the ALT window (up to the
+summation order of the convolution library, ~1e-7). The work per SNV is about a quarter of a full
+10,101-nt window at ``D = 50``.
 
-Architecture: Jaganathan et al. 2019, Cell 176:535, doi:10.1016/j.cell.2018.12.015;
-``docs/spliceai-scoring.md``.
+This is the :class:`~rnatools.models.base.IncrementalSNV` capability of
+:class:`~rnatools.models.spliceai.SpliceAIModel`. Architecture: Jaganathan et al. 2019, Cell
+176:535, doi:10.1016/j.cell.2018.12.015; ``docs/spliceai-scoring.md``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from rnatools.models.spliceai import SPLICEAI_FLANK, SpliceAIEnsemble, SpliceAINet
-from rnatools.runtime import Precision, autocast
+from rnatools.models.spliceai import SPLICEAI_FLANK, SpliceAINet
 from rnatools.sequence import one_hot
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rnatools.engine import Engine
+    from rnatools.models.spliceai import SpliceAIEnsemble
 
 
 def _radius(conv) -> int:
@@ -72,27 +78,18 @@ def _reference_pass(net: SpliceAINet, x: Tensor) -> tuple[Tensor, list[_Stage], 
     Returns:
         ``(1, length, 3)`` probabilities, the input of every residual unit and of every unit's
         second convolution (in order, two per unit), and the activation after each group
-        (preceded by the input convolution's output).
+        (preceded by the input convolution's output). Valid convolutions shrink symmetrically,
+        so element 0 of a stage of ``n`` positions is input index ``(len(x) − n) / 2``.
     """
-    length = x.shape[1] - 2 * SPLICEAI_FLANK
-    h = net.input_conv(x.transpose(1, 2).unsqueeze(2))
-    offset = 0
-    unit_stages: list[_Stage] = []
-    group_stages: list[_Stage] = [_Stage(h, 0)]
-    s = net.skip_convs[0](_crop(h, length))
-    for units, skip_conv in zip(net.groups, net.skip_convs[1:], strict=True):
-        for unit in units:
-            radius = _radius(unit.conv1)
-            unit_stages.append(_Stage(h, offset))
-            b = torch.relu(unit.conv1(torch.relu(unit.norm(h))))
-            unit_stages.append(_Stage(b, offset + radius))
-            t = unit.conv2(b)
-            h = _crop(h, t.shape[-1]) + t
-            offset += 2 * radius
-        group_stages.append(_Stage(h, offset))
-        s = s + skip_conv(_crop(h, length))
-    probabilities = torch.softmax(net.output_conv(s).squeeze(2).transpose(1, 2), dim=-1)
-    return probabilities, unit_stages, group_stages
+    unit_values: list[Tensor] = []
+    group_values: list[Tensor] = []
+    probabilities = torch.softmax(net.logits(x, unit_values, group_values), dim=-1)
+    width = x.shape[1]
+
+    def stages(values: list[Tensor]) -> list[_Stage]:
+        return [_Stage(value, (width - value.shape[-1]) // 2) for value in values]
+
+    return probabilities, stages(unit_values), stages(group_values)
 
 
 def _snv_pass(
@@ -163,60 +160,50 @@ def _snv_pass(
     return torch.softmax(net.output_conv(s).squeeze(2).transpose(1, 2), dim=-1)
 
 
-class IncrementalSNVRunner:
-    """REF track of a chunk plus ALT tracks of SNVs inside it, for a SpliceAI ensemble.
+class SpliceAIIncremental:
+    """REF track of a window plus ALT tracks of SNVs inside it, for a SpliceAI ensemble.
+
+    Implements :class:`rnatools.models.base.IncrementalSNV`.
 
     Args:
-        model: the ensemble (its networks are called layer by layer).
-        device: where ``model`` lives.
-        precision: ``fp32`` (default) or an autocast precision.
+        ensemble: returns the ensemble (called on first use, so its weights are read only when
+            a window is run).
         snv_batch: SNVs computed together.
     """
 
-    def __init__(
-        self,
-        model: SpliceAIEnsemble,
-        device: torch.device | str = "cpu",
-        precision: Precision = "fp32",
-        snv_batch: int = 64,
-    ):
-        self.model = model
-        self.device = torch.device(device)
-        self.precision = precision
+    def __init__(self, ensemble: Callable[[], SpliceAIEnsemble], snv_batch: int = 64):
+        self._ensemble = ensemble
         self.snv_batch = snv_batch
 
     def run(
-        self, sequence: str, centers: list[int], alt_bases: list[str], distance: int
+        self,
+        engine: Engine,
+        sequence: str,
+        centers: Sequence[int],
+        alt_bases: Sequence[str],
+        distance: int,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Model-orientation REF track of ``sequence`` and ALT tracks of its SNVs.
+        """:meth:`rnatools.models.base.IncrementalSNV.run` for SpliceAI.
 
-        Args:
-            sequence: input window, ``length + 10,000`` nt (as given to the model: minus-strand
-                genes already reverse-complemented).
-            centers: input indices of the SNVs; each needs ``center ± distance`` to lie within
-                the ``length`` output positions ``[5000, 5000 + length)``.
-            alt_bases: the ALT base of each SNV (in the same orientation as ``sequence``).
-            distance: ``D``; ALT tracks cover ``center ± D``.
-
-        Returns:
-            ``(length, 3)`` float32 REF probabilities and ``(n, 2·D + 1, 3)`` float32 ALT
-            probabilities (mean of the networks, summed in network order like the ensemble).
+        ``sequence`` is ``length + 10,000`` nt; each SNV needs ``center ± distance`` inside the
+        outputs ``[5000, 5000 + length)``. Returns ``(length, 3)`` float32 REF probabilities and
+        ``(n, 2·distance + 1, 3)`` float32 ALT probabilities (mean of the networks, summed in
+        network order like the ensemble).
 
         Raises:
-            ValueError: an SNV whose outputs do not all lie in the chunk.
+            ValueError: an SNV whose outputs do not all lie in the window's outputs.
         """
         length = len(sequence) - 2 * SPLICEAI_FLANK
         for center in centers:
             if center - distance < SPLICEAI_FLANK or center + distance >= SPLICEAI_FLANK + length:
                 raise ValueError(f"SNV at input index {center} is not inside the chunk's outputs")
-        x = torch.from_numpy(one_hot(sequence)[None]).to(self.device)
-        alt_rows = torch.from_numpy(one_hot("".join(alt_bases))).to(
-            self.device
-        )
+        nets = self._ensemble().nets
         ref_total: Tensor | None = None
         alt_total: Tensor | None = None
-        with torch.inference_mode(), autocast(self.device, self.precision):
-            for net in self.model.nets:
+        with engine.inference():
+            x = engine.to_device(one_hot(sequence)[None])
+            alt_rows = engine.to_device(one_hot("".join(alt_bases)))
+            for net in nets:
                 ref, unit_stages, group_stages = _reference_pass(net, x)
                 parts = [
                     _snv_pass(
@@ -232,36 +219,14 @@ class IncrementalSNVRunner:
                 alt = (
                     torch.cat(parts)
                     if parts
-                    else torch.zeros((0, 2 * distance + 1, 3), device=self.device)
+                    else torch.zeros((0, 2 * distance + 1, 3), device=engine.device)
                 )
                 ref_total = ref if ref_total is None else ref_total + ref
                 alt_total = alt if alt_total is None else alt_total + alt
                 del unit_stages, group_stages
-        assert ref_total is not None and alt_total is not None
-        count = len(self.model.nets)
-        return (
-            (ref_total / count)[0].float().cpu().numpy(),
-            (alt_total / count).float().cpu().numpy(),
-        )
+            assert ref_total is not None and alt_total is not None
+            count = len(nets)
+            return engine.to_host((ref_total / count)[0]), engine.to_host(alt_total / count)
 
 
-class LazyIncrementalRunner(IncrementalSNVRunner):
-    """An :class:`IncrementalSNVRunner` whose model is loaded on first use.
-
-    Args:
-        load_model: returns the ensemble (called once, when the first chunk is run).
-    """
-
-    def __init__(
-        self, load_model, device: torch.device | str = "cpu", precision: Precision = "fp32"
-    ):
-        self._load_model = load_model
-        super().__init__(None, device, precision)  # type: ignore[arg-type]
-
-    def run(self, sequence, centers, alt_bases, distance):  # noqa: D102 - see the base class
-        if self.model is None:
-            self.model = self._load_model()
-        return super().run(sequence, centers, alt_bases, distance)
-
-
-__all__ = ["IncrementalSNVRunner", "LazyIncrementalRunner"]
+__all__ = ["SpliceAIIncremental"]

@@ -1,0 +1,138 @@
+"""The variant planner every model's scorer shares: which records can be scored, and why not.
+
+Every variant scorer (SpliceAI-family delta scores, masked-language-model zero-shot scores) runs
+the same checks on a VCF record, in the same order, before anything model-specific:
+
+1. the record has an ALT at all (ALT ``.`` → ``symbolic_allele``);
+2. some target (an annotated transcript containing POS, or an explicit strand) exists
+   (→ ``intergenic``);
+3. the contig is in the FASTA (→ ``contig_missing``);
+4. REF lies inside the contig and equals the FASTA (→ ``ref_mismatch``).
+
+What follows is the scorer's own business (window limits of the model, which ALT alleles it can
+score). ALT alleles holding ``. - * < >`` are symbolic and alleles holding any other letter than
+A, C, G, T, N (IUPAC ambiguity codes such as ``R`` or ``Y``) are ambiguous: neither is scored,
+and a record left with no scorable ALT ends as ``symbolic_allele`` or ``iupac_allele``. The
+scorers translate :class:`PlanSkip` into their own skip reasons (SpliceBERT's carry an ``lm_``
+prefix). Specified in ``docs/spliceai-scoring.md`` ("Skip reasons").
+
+Coordinates: VCF ``POS`` is 1-based (``pos1``); everything else is 0-based half-open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Generic, Protocol, TypeVar
+
+Target = TypeVar("Target")
+
+_INVALID_ALLELE_CHARACTERS = frozenset(".-*<>")
+_NUCLEOTIDE_LETTERS = frozenset("ACGTNacgtn")
+
+
+class ReferenceSource(Protocol):
+    """What the planner needs of a reference: :class:`rnatools.io.fasta.Fasta` is one."""
+
+    def has(self, chrom: str) -> bool: ...
+
+    def length(self, chrom: str) -> int: ...
+
+    def fetch(self, chrom: str, start: int, end: int) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One VCF record as the scorers need it (``alts`` None when ALT is ``.``).
+
+    Attributes:
+        chrom: contig as written in the VCF.
+        pos1: 1-based VCF ``POS``.
+        ref: REF allele.
+        alts: ALT alleles as written, or None.
+    """
+
+    chrom: str
+    pos1: int
+    ref: str
+    alts: tuple[str, ...] | None
+
+
+class PlanSkip(str, Enum):
+    """Why the shared checks stop a record (each scorer maps these to its own reasons)."""
+
+    SYMBOLIC_ALLELE = "symbolic_allele"
+    INTERGENIC = "intergenic"
+    CONTIG_MISSING = "contig_missing"
+    REF_MISMATCH = "ref_mismatch"
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedVariant(Generic[Target]):
+    """A record that passed the shared checks.
+
+    Attributes:
+        pos0: 0-based position of the first REF base.
+        ref: REF, upper case (equal to the FASTA there).
+        alts: the ALT alleles as written (scorable or not: the scorer decides).
+        targets: what to score against (genes, or strands), in annotation order.
+        contig_length: nt in the contig.
+    """
+
+    pos0: int
+    ref: str
+    alts: tuple[str, ...]
+    targets: Sequence[Target]
+    contig_length: int
+
+
+def is_scorable_allele(alt: str) -> bool:
+    """False for alleles SpliceAI drops: any of ``. - * < >`` in the ALT string."""
+    return not (_INVALID_ALLELE_CHARACTERS & set(alt))
+
+
+def is_ambiguous_allele(alt: str) -> bool:
+    """True for an ALT (not symbolic) holding a letter other than A, C, G, T, N: an IUPAC code
+    (``R``, ``Y``, …) that names no single base, so no window can be built for it."""
+    return is_scorable_allele(alt) and not set(alt) <= _NUCLEOTIDE_LETTERS
+
+
+def plan_variant(
+    variant: Variant, reference: ReferenceSource, targets: Sequence[Target]
+) -> PlannedVariant[Target] | PlanSkip:
+    """Run the shared checks (module docstring) on one record.
+
+    Args:
+        variant: the record.
+        reference: the FASTA.
+        targets: what the record would be scored against (e.g. the genes containing POS).
+
+    Returns:
+        The :class:`PlannedVariant`, or the :class:`PlanSkip` of the first check that failed.
+    """
+    if not variant.alts:
+        return PlanSkip.SYMBOLIC_ALLELE
+    if not targets:
+        return PlanSkip.INTERGENIC
+    if not reference.has(variant.chrom):
+        return PlanSkip.CONTIG_MISSING
+    length = reference.length(variant.chrom)
+    pos0 = variant.pos1 - 1
+    ref = variant.ref.upper()
+    if pos0 < 0 or pos0 + len(ref) > length:
+        return PlanSkip.REF_MISMATCH
+    if reference.fetch(variant.chrom, pos0, pos0 + len(ref)) != ref:
+        return PlanSkip.REF_MISMATCH
+    return PlannedVariant(pos0, ref, tuple(variant.alts), targets, length)
+
+
+__all__ = [
+    "PlanSkip",
+    "PlannedVariant",
+    "ReferenceSource",
+    "Variant",
+    "is_ambiguous_allele",
+    "is_scorable_allele",
+    "plan_variant",
+]

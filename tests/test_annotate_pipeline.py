@@ -1,0 +1,144 @@
+"""The annotate pipeline called from Python (no CLI): settings in, files and a summary out.
+
+Oracle: SpliceAI 1.3.1's own batch test (tests/data/annotate, see its PROVENANCE.md): 18 records
+on hg19 chr19, ``-A grch37 -D 50 -M 0``; the output must equal the official output byte for byte,
+header included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import pytest
+
+from rnatools.errors import UsageError
+from rnatools.models.spliceai_weights import installed_weights
+from rnatools.pipelines.annotate import AnnotateSettings, AnnotateSummary, run_annotate
+
+DATA = Path(__file__).parent / "data" / "annotate"
+
+needs_spliceai = pytest.mark.skipif(
+    installed_weights() is None,
+    reason="needs the spliceai package (pip install 'rnatools[spliceai]')",
+)
+
+
+class _Recorder:
+    """A progress factory that keeps what the pipeline reported."""
+
+    def __init__(self):
+        self.calls: list[tuple[str, float | None, str]] = []
+        self.advanced = 0.0
+
+    @contextlib.contextmanager
+    def __call__(self, description: str, total: float | None = None, unit: str = ""):
+        self.calls.append((description, total, unit))
+        yield self
+
+    def advance(self, amount: float = 1) -> None:
+        self.advanced += amount
+
+
+@needs_spliceai
+@pytest.mark.weights
+@pytest.mark.slow
+def test_batch_test_from_python(tmp_path):
+    out = tmp_path / "out.vcf"
+    report = tmp_path / "skips.tsv"
+    progress = _Recorder()
+    settings = AnnotateSettings(
+        input=DATA / "batch_test.vcf",
+        output=out,
+        fasta=DATA / "chr19_grch37_small.fa.gz",
+        annotation="grch37",
+        max_distance=50,
+        skip_report=report,
+        device="cpu",
+        threads=2,
+        block_size=7,  # several blocks, the last one short
+    )
+    summary = run_annotate(settings, progress=progress)
+
+    assert out.read_text() == (DATA / "batch_test_expected.vcf").read_text()
+    assert isinstance(summary, AnnotateSummary)
+    assert summary.records == 18
+    assert summary.skipped == {"intergenic": 3, "ref_mismatch": 1, "symbolic_allele": 1}
+    assert summary.model_windows is not None and summary.model_windows > 14
+    assert summary.lm_snv_scores is None
+    assert summary.elapsed_s > 0
+    assert (summary.output, summary.files, summary.device) == (str(out), (out, report), "cpu")
+    assert [row.split("\t")[-1] for row in report.read_text().splitlines()[1:]] == [
+        "intergenic",
+        "intergenic",
+        "intergenic",
+        "ref_mismatch",
+        "symbolic_allele",
+    ]
+    assert progress.calls == [("annotating", None, "records")]
+    assert progress.advanced == 18
+
+
+HEADER = (
+    "##fileformat=VCFv4.2\n##contig=<ID=19,length=1500000>\n"
+    "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+)
+
+
+def test_all_skipped_needs_no_model_work(tmp_path):
+    vcf = tmp_path / "in.vcf"
+    vcf.write_text(HEADER + "19\t5\ta\tC\tA\t.\t.\t.\n19\tx\tb\tC\tA\t.\t.\t.\n")
+    table = tmp_path / "genes.txt"
+    table.write_text(
+        "#NAME\tCHROM\tSTRAND\tTX_START\tTX_END\tEXON_START\tEXON_END\n"
+        "G1\t19\t+\t1228000\t1229000\t1228000,\t1229000,\n"
+    )
+    summary = run_annotate(
+        AnnotateSettings(
+            input=vcf,
+            output=tmp_path / "out.vcf",
+            fasta=DATA / "chr19_grch37_small.fa.gz",
+            annotation=table,
+            device="cpu",
+        )
+    )
+    assert summary.records == 2
+    assert summary.skipped == {"intergenic": 1, "malformed": 1}
+    assert summary.model_windows == 0
+    lines = (tmp_path / "out.vcf").read_text().splitlines()
+    assert [line.split("\t")[2] for line in lines if not line.startswith("#")] == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("max_distance", 5000),
+        ("max_distance", -1),
+        ("models", ("spliceai", "pangolin")),
+        ("models", ()),
+        ("index", "bai"),
+        ("batch_size", 0),
+        ("block_size", 0),
+        ("threads", -1),
+        ("lm_model", "rnabert"),
+        ("lm_window", 2),
+        ("lm_strand", "x"),
+    ],
+)
+def test_settings_name_the_field_at_fault(field, value):
+    with pytest.raises(UsageError) as caught:
+        AnnotateSettings(
+            input="-", output="-", fasta="ref.fa", annotation="grch38", **{field: value}
+        )
+    assert caught.value.parameter == field
+
+
+def test_settings_are_frozen_and_keyword_only():
+    settings = AnnotateSettings(
+        input="in.vcf", output="out.vcf", fasta="ref.fa", annotation="grch38", regions=["1:1-5"]
+    )
+    assert settings.regions == ("1:1-5",) and settings.models == ("spliceai",)
+    with pytest.raises(AttributeError):
+        settings.max_distance = 10  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        AnnotateSettings("in.vcf", "out.vcf", "ref.fa", "grch38")  # type: ignore[misc]
