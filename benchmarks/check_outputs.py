@@ -81,7 +81,7 @@ GZIP_SUFFIXES = (".gz", ".bgz", ".bcf", ".tbi", ".csi")
 def shared_dir(variable: str, *fallback: str) -> Path:
     """The folder named by ``$variable``, else ``ROOT/../shared/<fallback>``."""
     value = os.environ.get(variable)
-    return Path(value) if value else ROOT.parent.joinpath("shared", *fallback)
+    return Path(value).resolve() if value else ROOT.parent.joinpath("shared", *fallback)
 
 
 FIXTURE = shared_dir("RNATOOLS_TEST_FIXTURES", "fixtures") / "spliceai_cli_synthetic"

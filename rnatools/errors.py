@@ -138,3 +138,15 @@ class StdoutClosed(BaseException):
     stops promptly. The command line exits 141 without a message (128 + SIGPIPE, what a shell
     reports for a program that a closed pipe ends).
     """
+
+
+class IncompleteWeightsError(MissingWeightsError, InputError):
+    """A weights folder that lacks a file the model needs (exit code 3, like missing weights):
+    names the folder and the file; also an :class:`InputError` about that path."""
+
+    def __init__(self, message: str, path: str | Path | None = None):
+        InputError.__init__(self, message, path)
+        self.parameter = None
+
+    def __str__(self) -> str:
+        return self.args[0]

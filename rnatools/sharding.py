@@ -285,6 +285,22 @@ def _record_in(record, regions: list[Interval], contigs: ContigMap) -> bool:
     return any(r.chrom == chrom and r.start <= pos0 < r.end for r in regions)
 
 
+def _check_region_contigs(regions: Sequence[Interval], names: Sequence[str], path) -> None:
+    """Raise when a region names a contig the VCF does not have (header or index); a VCF that
+    declares no contigs at all cannot be checked and is scanned as it is."""
+    if not names:
+        return
+    known = ContigMap(names)
+    absent = sorted({region.chrom for region in regions if known.get(region.chrom) is None})
+    if absent:
+        there = list(dict.fromkeys(names))
+        shown = ", ".join(there[:8]) + (f" ... ({len(there)} in all)" if len(there) > 8 else "")
+        raise UsageError(
+            f"contig(s) {', '.join(absent)} not in {path}; its contigs are {shown}",
+            parameter="regions",
+        )
+
+
 def region_records(
     vcf: pysam.VariantFile, path: str | Path, regions: Sequence[Interval] | None
 ) -> Iterator[pysam.VariantRecord | MalformedRecord]:
@@ -297,6 +313,10 @@ def region_records(
 
     Yields:
         ``pysam.VariantRecord`` or :class:`rnatools.io.vcf.MalformedRecord`.
+
+    Raises:
+        UsageError: (parameter ``regions``) a region on a contig that is neither declared in
+            the header nor in the index (the message lists the contigs there).
     """
     from rnatools.io.vcf import MalformedRecord, iter_records
 
@@ -307,6 +327,7 @@ def region_records(
     indexed = vcf.index is not None
     names = list(vcf.index.keys()) if indexed else header_contigs  # type: ignore[union-attr]
     known = ContigMap(names)
+    _check_region_contigs(regions, [*header_contigs, *names], path)
     spelled: list[Interval] = []
     for region in regions:
         # Regions are spelled as in the VCF (chr prefix, MT rule) so that "chr1" and "1" merge.

@@ -256,13 +256,15 @@ def test_batch_test_dropin_and_annotate_forms(tmp_path):
     assert records(compressed) == records(expected)
     assert (tmp_path / "annotate.vcf.gz.tbi").is_file()
     assert [line.split("\t")[-1] for line in report.read_text().splitlines()[1:]] == [
-        "intergenic",
-        "intergenic",
-        "intergenic",
+        # issue 15 (item 16): REF is checked for every record; records 1-3 (19:1-3, REF C)
+        # lie where the FASTA holds N, so they are ref_mismatch, no longer intergenic
+        "ref_mismatch",
+        "ref_mismatch",
+        "ref_mismatch",
         "ref_mismatch",
         "symbolic_allele",
     ]
-    assert "intergenic 3, ref_mismatch 1, symbolic_allele 1" in result.stderr.replace("\n", " ")
+    assert "ref_mismatch 4, symbolic_allele 1" in result.stderr.replace("\n", " ")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -392,9 +394,9 @@ def _annotate(tmp_path, vcf_text: str, *extra: str, table: Path | None = None):
 
 def test_skips_are_reported_and_records_pass_through(tmp_path):
     text = HEADER + (
-        "19\t5\ta\tC\tA\t.\t.\t.\n"  # intergenic
+        "19\t500003\ta\tC\tA\t.\t.\t.\n"  # intergenic (REF as in the FASTA)
         "19\t1228434\tb\tZ\tA\t.\t.\t.\n"  # ref mismatch
-        "19\tx\tc\tC\tA\t.\t.\t.\n"  # malformed: left out, reported
+        "19\tx\tc\tC\tA\t.\t.\t.\n"  # malformed: kept verbatim (--keep-malformed), reported
         "19\t1228443\td\tG\t<DEL>\t.\t.\t.\n"  # symbolic
         "19\t1228442\te\tGG\tCC\t.\t.\t.\n"  # MNV: '.' entry
         "19\t1228440\tf\tC\t.\t.\t.\t.\n"  # no ALT
@@ -403,11 +405,12 @@ def test_skips_are_reported_and_records_pass_through(tmp_path):
         + "\tT\t.\t.\t.\n"  # ref mismatch before ref too long
     )
     report = tmp_path / "skips.tsv"
-    result, out = _annotate(tmp_path, text, "--skip-report", report)
+    result, out = _annotate(tmp_path, text, "--skip-report", report, "--keep-malformed")
     assert result.exit_code == 0, result.output
     got = records(out)
-    assert [line.split("\t")[2] for line in got] == ["a", "b", "d", "e", "f", "g"]
-    assert got[3].split("\t")[7].strip() == "SpliceAI=CC|G1|.|.|.|.|.|.|.|."
+    # issue 15 (item 2): a malformed line is never dropped; kept verbatim with the opt-in
+    assert [line.split("\t")[2] for line in got] == ["a", "b", "c", "d", "e", "f", "g"]
+    assert got[4].split("\t")[7].strip() == "SpliceAI=CC|G1|.|.|.|.|.|.|.|."
     reasons = [line.split("\t")[-1] for line in report.read_text().splitlines()[1:]]
     assert sorted(reasons) == sorted(
         [
@@ -427,7 +430,9 @@ def test_strict_turns_skips_into_errors_and_leaves_no_output(tmp_path):
     assert result.exit_code == 1
     assert "ref_mismatch" in result.stderr and "Traceback" not in result.stderr
     assert not out.exists() and not list(tmp_path.glob(".out.vcf*"))
-    intergenic_only, _ = _annotate(tmp_path, HEADER + "19\t5\ta\tC\tA\t.\t.\t.\n", "--strict")
+    intergenic_only, _ = _annotate(
+        tmp_path, HEADER + "19\t500003\ta\tC\tA\t.\t.\t.\n", "--strict"
+    )  # REF as in the FASTA: REF is checked for intergenic records too (issue 15)
     assert intergenic_only.exit_code == 0
 
 

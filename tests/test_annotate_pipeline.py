@@ -63,15 +63,17 @@ def test_batch_test_from_python(tmp_path):
     assert out.read_text() == (DATA / "batch_test_expected.vcf").read_text()
     assert isinstance(summary, AnnotateSummary)
     assert summary.records == 18
-    assert summary.skipped == {"intergenic": 3, "ref_mismatch": 1, "symbolic_allele": 1}
+    assert summary.skipped == {"ref_mismatch": 4, "symbolic_allele": 1}  # issue 15, item 16
     assert summary.model_windows is not None and summary.model_windows > 14
     assert summary.lm_snv_scores is None
     assert summary.elapsed_s > 0
     assert (summary.output, summary.files, summary.device) == (str(out), (out, report), "cpu")
     assert [row.split("\t")[-1] for row in report.read_text().splitlines()[1:]] == [
-        "intergenic",
-        "intergenic",
-        "intergenic",
+        # issue 15 (item 16): REF is checked for every record; records 1-3 (19:1-3, REF C)
+        # lie where the FASTA holds N, so they are ref_mismatch, no longer intergenic
+        "ref_mismatch",
+        "ref_mismatch",
+        "ref_mismatch",
         "ref_mismatch",
         "symbolic_allele",
     ]
@@ -87,7 +89,8 @@ HEADER = (
 
 def test_all_skipped_needs_no_model_work(tmp_path):
     vcf = tmp_path / "in.vcf"
-    vcf.write_text(HEADER + "19\t5\ta\tC\tA\t.\t.\t.\n19\tx\tb\tC\tA\t.\t.\t.\n")
+    # REF as in the FASTA (issue 15: REF is checked for intergenic records too)
+    vcf.write_text(HEADER + "19\t500003\ta\tC\tA\t.\t.\t.\n19\tx\tb\tC\tA\t.\t.\t.\n")
     table = tmp_path / "genes.txt"
     table.write_text(
         "#NAME\tCHROM\tSTRAND\tTX_START\tTX_END\tEXON_START\tEXON_END\n"
@@ -100,13 +103,15 @@ def test_all_skipped_needs_no_model_work(tmp_path):
             fasta=DATA / "chr19_grch37_small.fa.gz",
             annotation=table,
             device="cpu",
+            keep_malformed=True,  # issue 15 (item 2): a malformed line is an error by default
         )
     )
     assert summary.records == 2
     assert summary.skipped == {"intergenic": 1, "malformed": 1}
     assert summary.model_windows == 0
     lines = (tmp_path / "out.vcf").read_text().splitlines()
-    assert [line.split("\t")[2] for line in lines if not line.startswith("#")] == ["a"]
+    # issue 15 (item 2): kept verbatim, never dropped
+    assert [line.split("\t")[2] for line in lines if not line.startswith("#")] == ["a", "b"]
 
 
 @pytest.mark.parametrize(

@@ -278,7 +278,6 @@ def test_symbolic_allele_after_the_first_block_without_end_header(tmp_path, tabl
     assert data_lines(output) == data_lines(source)  # every record, INFO as it was
 
 
-@PHASE_2
 def test_malformed_lines_are_an_error_naming_file_and_line(tmp_path, table):
     # item 2: five columns, a non-numeric POS, space-separated columns
     good = intergenic(3)
@@ -317,7 +316,6 @@ def test_malformed_line_named_by_the_reader(tmp_path, line, words):
         list(vcf)  # plain iteration stops at the first malformed line
 
 
-@PHASE_2
 def test_contig_not_in_the_fasta_is_its_own_reason(tmp_path, table):
     # item 3: RefSeq names, in neither FASTA nor annotation
     header = HEADER.replace("ID=19,", "ID=NC_000019.9,")
@@ -326,7 +324,6 @@ def test_contig_not_in_the_fasta_is_its_own_reason(tmp_path, table):
     assert_clean(result, 1, "NC_000019.9", "chr19")
 
 
-@PHASE_2
 def test_reannotation_replaces_old_entries(tmp_path, table):
     # item 4: an old SpliceAI= on a record the new run skips is removed, and counted
     header = HEADER.replace("#CHROM", SPLICEAI_INFO_HEADER + "\n#CHROM")
@@ -597,7 +594,6 @@ def test_weights_pointing_at_nothing_are_refused_up_front(tmp_path, table):
     assert not output.exists()
 
 
-@PHASE_2
 def test_regions_naming_a_contig_absent_from_the_input(tmp_path, table):
     # item 14
     result, _, _ = run_annotate(tmp_path, table, intergenic(2), "--regions", "7:1-1000")
@@ -622,17 +618,15 @@ def test_warnings_are_one_line_each_in_narrow_terminals(tmp_path, table, monkeyp
         assert line.startswith("rnatools"), result.stderr
 
 
-@PHASE_2
 def test_skip_report_rows_of_malformed_lines_are_full(tmp_path, table):
     # item 15 (with an explicit opt-in to keep going) / item 21
     lines = [*intergenic(1), "19\t500100\tfive\tA\tG"]
     report = tmp_path / "s.tsv"
-    result, _, _ = run_annotate(tmp_path, table, lines, "--skip-report", report)
+    result, _, _ = run_annotate(tmp_path, table, lines, "--skip-report", report, "--keep-malformed")
     rows = report.read_text().splitlines()[1:]
     assert rows and rows[-1].startswith("19\t500100\tfive\tA\tG\t")
 
 
-@PHASE_2
 def test_strict_stops_at_the_first_offending_record_and_names_its_line(tmp_path, table):
     # item 15
     base = ref(GENIC_POS)
@@ -641,7 +635,6 @@ def test_strict_stops_at_the_first_offending_record_and_names_its_line(tmp_path,
     assert_clean(result, 1, f"{source}:5")
 
 
-@PHASE_2
 def test_other_build_is_a_loud_warning(tmp_path, table):
     # item 16: every REF wrong, nothing scored
     positions = range(GENIC_POS, GENIC_POS + 30)
@@ -650,7 +643,6 @@ def test_other_build_is_a_loud_warning(tmp_path, table):
     assert_clean(result, 0, "build")
 
 
-@PHASE_2
 def test_splicebert_missing_weights_name_lm_weights(tmp_path, table):
     # item 17
     base = ref(GENIC_POS)
@@ -697,7 +689,6 @@ def test_annotate_summary_line_is_in_the_log(tmp_path, table):
     assert "rnatools annotate: 3 records" in log.read_text()
 
 
-@PHASE_2
 def test_long_alleles_are_shortened_in_the_skip_report(tmp_path, table):
     # item 21
     long_ref = ref(GENIC_POS, 3000)

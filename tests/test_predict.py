@@ -284,7 +284,8 @@ def test_min_score_keeps_only_splice_sites(rand2, genome, net1_path, tmp_path):
         (["--sequences", "GENOME", "-f", "GENOME"], 2, "drop --fasta"),
         (["--region", "rand2:1-10", "-f", "GENOME", "--genes", "BRCA1"], 2, "--genes needs"),
         (["--bed", "missing.bed", "-f", "GENOME"], 1, "missing.bed"),
-        (["--region", "rand2:1-10", "-f", "GENOME", "-o", "no/such/dir/x.bw"], 2, "does not exist"),
+        # issue 15 (items 10, 14): one exit code (4, I/O) for an output folder that does not exist
+        (["--region", "rand2:1-10", "-f", "GENOME", "-o", "no/such/dir/x.bw"], 4, "does not exist"),
     ],
 )
 def test_errors_exit_with_one_line(genome, tmp_path, monkeypatch, args, code, message):

@@ -14,6 +14,7 @@ import typer
 
 from rnatools.cli.annotate_options import (
     IndexChoice,
+    KeepMalformedOption,
     LMModelChoice,
     LMModelOption,
     LMStrandOption,
@@ -59,9 +60,10 @@ def summary_line(summary: AnnotateSummary) -> str:
         work.append(f"{summary.model_windows} model windows")
     if summary.lm_snv_scores is not None:
         work.append(f"{summary.lm_snv_scores} SpliceBERT SNV scores")
+    replaced = f"; replaced {summary.replaced} old entries" if summary.replaced else ""
     return (
         f"rnatools annotate: {summary.records} records in {summary.elapsed_s:.1f} s "
-        f"({'; '.join(work)}); not scored: {skipped or 'none'}"
+        f"({'; '.join(work)}); not scored: {skipped or 'none'}{replaced}"
     )
 
 
@@ -132,10 +134,11 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option(
                 "--strict",
-                help="Any skip except intergenic, lm_intergenic and lm_not_snv is an error "
-                "(exit 1).",
+                help="Any skip except intergenic, lm_intergenic and lm_not_snv, and any contig "
+                "missing from the FASTA, is an error (exit 1) at the first such record.",
             ),
         ] = False,
+        keep_malformed: KeepMalformedOption = False,
         device: DeviceOption = "auto",
         batch_size: BatchSizeOption = 32,
         threads: ThreadsOption = 0,
@@ -178,6 +181,7 @@ def register(app: typer.Typer) -> None:
                 pad_contig_ends=pad_contig_ends,
                 skip_report=skip_report,
                 strict=strict,
+                keep_malformed=keep_malformed,
                 device=device,
                 batch_size=batch_size,
                 threads=threads,

@@ -52,9 +52,19 @@ SkipReportOption = Annotated[
         "--skip-report",
         help="TSV with one row per record left without scores and the reason "
         "(intergenic, contig_missing, ref_mismatch, near_contig_end, ref_too_long, "
-        "symbolic_allele, mnv, malformed; SpliceBERT: lm_intergenic, lm_contig_missing, "
-        "lm_ref_mismatch, lm_symbolic_allele, lm_not_snv). A record can have one row "
-        "per model.",
+        "symbolic_allele, iupac_allele, mnv, malformed; SpliceBERT: lm_intergenic, "
+        "lm_contig_missing, lm_ref_mismatch, lm_symbolic_allele, lm_iupac_allele, lm_not_snv). "
+        "A record can have one row per model; alleles over 50 characters are shortened "
+        "(ACGT…(3000 nt)).",
+    ),
+]
+KeepMalformedOption = Annotated[
+    bool,
+    typer.Option(
+        "--keep-malformed",
+        help="Write a data line that is not a VCF record (too few columns, a POS that is not a "
+        "number, spaces for tabs) to the output as it is, count it as malformed, warn and list it "
+        "in --skip-report, instead of stopping with an error naming file and line (exit 1).",
     ),
 ]
 ModelOption = Annotated[

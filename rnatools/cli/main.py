@@ -24,11 +24,8 @@ typed (``-d/--distance``).
 from __future__ import annotations
 
 import contextlib
-import errno
-import os
 import signal
 import sys
-import traceback
 from pathlib import Path
 from typing import Annotated
 
@@ -37,129 +34,22 @@ from typer.core import TyperGroup
 
 from rnatools import __version__
 from rnatools.cli import console
+from rnatools.cli.exits import (  # noqa: F401 (flag_for, describe: re-exported)
+    EXIT_INTERNAL,
+    EXIT_IO,
+    EXIT_OK,
+    EXIT_SIGINT,
+    EXIT_SIGPIPE,
+    EXIT_SIGTERM,
+    Terminated,
+    describe,
+    flag_for,
+    install_signal_handlers,
+    is_broken_pipe,
+    report_internal_error,
+    silence_stdout,
+)
 from rnatools.errors import RnatoolsError, StdoutClosed
-
-EXIT_OK = 0
-EXIT_INPUT = 1
-EXIT_USAGE = 2
-EXIT_MISSING = 3
-EXIT_IO = 4
-EXIT_INTERNAL = 70
-EXIT_SIGINT = 130
-EXIT_SIGPIPE = 141
-EXIT_SIGTERM = 143
-
-TRACEBACK_ENV = "RNATOOLS_TRACEBACK"
-"""Set to 1 to see the traceback of an internal error (as ``--verbose`` does)."""
-
-PARAMETER_FLAGS: dict[str, str] = {
-    "max_distance": "-d/--distance",
-    "distance": "-d/--distance",
-    "device": "--device",
-    "weights": "--weights",
-    "lm_weights": "--lm-weights",
-    "lm_model": "--lm-model",
-    "lm_window": "--lm-window",
-    "lm_strand": "--lm-strand",
-    "batch_size": "--batch-size",
-    "block_size": "--block-size",
-    "chunk_size": "--chunk-size",
-    "regions": "--regions",
-    "regions_file": "--regions-file",
-    "region": "--region",
-    "shard": "--shard",
-    "precision": "--precision",
-    "threads": "--threads",
-    "index": "--index",
-    "models": "-m/--model",
-    "model": "-m/--model",
-    "input": "-i/--input",
-    "output": "-o/--output",
-    "fasta": "-f/--fasta",
-    "annotation": "-a/--annotation",
-    "skip_report": "--skip-report",
-    "strand": "--strand",
-    "flank": "--flank",
-    "window": "--window",
-}
-"""Settings field (``parameter`` of an error) → the flag shown when the command has no option
-of that name; an option of the running command that matches (by its name or an alias below)
-takes precedence, so ``rnatools spliceai`` shows ``-D`` where ``annotate`` shows
-``-d/--distance``."""
-
-_PARAMETER_ALIASES: dict[str, tuple[str, ...]] = {
-    "max_distance": ("distance", "max_distance"),
-    "input": ("input_path", "input"),
-    "output": ("output_path", "output"),
-    "fasta": ("fasta", "reference"),
-    "models": ("model", "models"),
-}
-
-
-class Terminated(BaseException):
-    """Raised in the main thread by SIGTERM, so that ``with`` blocks clean up as they unwind."""
-
-
-def _option_spelling(opts: list[str]) -> str:
-    short = sorted((o for o in opts if not o.startswith("--")), key=len)
-    long = [o for o in opts if o.startswith("--")]
-    return "/".join(short + long)
-
-
-def flag_for(parameter: str, command=None) -> str:
-    """The flag the user typed for settings field ``parameter`` of ``command`` (a click
-    command, when known)."""
-    if command is not None:
-        names = _PARAMETER_ALIASES.get(parameter, (parameter,))
-        for name in names:
-            for param in getattr(command, "params", ()):
-                opts = [o for o in getattr(param, "opts", []) if o.startswith("-")]
-                if param.name == name and opts:
-                    return _option_spelling(opts)
-    return PARAMETER_FLAGS.get(parameter, "--" + parameter.replace("_", "-"))
-
-
-def describe(exc: RnatoolsError, command=None) -> str:
-    """The one-line message of ``exc``, led by the flag of its ``parameter`` when it has one."""
-    message = str(exc)
-    parameter = getattr(exc, "parameter", None)
-    if not parameter:
-        return message
-    flag = flag_for(parameter, command)
-    spellings = flag.split("/")
-    if any(message.startswith(spelling) for spelling in spellings):
-        return message
-    return f"{flag}: {message}"
-
-
-def _silence_stdout() -> None:
-    """Point the stdout descriptor at /dev/null, so that Python's last flush of a closed pipe
-    prints nothing."""
-    with contextlib.suppress(Exception):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-
-
-def _is_broken_pipe(exc: BaseException) -> bool:
-    return isinstance(exc, BrokenPipeError) or (
-        isinstance(exc, OSError) and exc.errno == errno.EPIPE
-    )
-
-
-def _internal_error(exc: BaseException) -> None:
-    name = type(exc).__name__
-    text = str(exc).replace("\n", " ").strip()
-    hint = ""
-    if "out of memory" in text.lower() or name == "OutOfMemoryError":
-        hint = " (out of memory: lower --batch-size)"
-    show = console.verbose() or os.environ.get(TRACEBACK_ENV, "") not in ("", "0")
-    if show:
-        sys.stderr.write("".join(traceback.format_exception(exc)))
-    console.error(
-        f"internal error: {name}: {text}{hint}; please report it"
-        + ("" if show else f" (run with --verbose or {TRACEBACK_ENV}=1 for the traceback)")
-    )
 
 
 class _Group(TyperGroup):
@@ -184,18 +74,18 @@ class _Group(TyperGroup):
             console.plain("interrupted")
             ctx.exit(EXIT_SIGTERM)
         except StdoutClosed:
-            _silence_stdout()
+            silence_stdout()
             ctx.exit(EXIT_SIGPIPE)
         except OSError as exc:
-            if _is_broken_pipe(exc):
-                _silence_stdout()
+            if is_broken_pipe(exc):
+                silence_stdout()
                 ctx.exit(EXIT_SIGPIPE)
             reason = exc.strerror or str(exc)
             where = f"{exc.filename}: " if exc.filename else ""
             console.error(f"I/O error: {where}{reason}")
             ctx.exit(EXIT_IO)
         except Exception as exc:  # noqa: BLE001 - the one place that reports bugs
-            _internal_error(exc)
+            report_internal_error(exc)
             ctx.exit(EXIT_INTERNAL)
 
 
@@ -261,20 +151,6 @@ def _register_commands() -> None:
 _register_commands()
 
 
-def _on_sigterm(signum, frame) -> None:
-    # A second SIGTERM while the first unwinds is ignored: the cleanup must finish.
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise Terminated()
-
-
-def install_signal_handlers() -> None:
-    """SIGTERM raises :class:`Terminated` in the main thread (SIGINT already raises
-    ``KeyboardInterrupt``); a closed stdout gives ``BrokenPipeError`` (SIGPIPE stays ignored,
-    as Python sets it)."""
-    with contextlib.suppress(ValueError):  # not the main thread
-        signal.signal(signal.SIGTERM, _on_sigterm)
-
-
 def main(args: list[str] | None = None) -> None:
     """Console-script entry point: runs the app, then exits with the code of the table above."""
     install_signal_handlers()
@@ -284,7 +160,7 @@ def main(args: list[str] | None = None) -> None:
     except SystemExit as exc:
         code = exc.code
     except StdoutClosed:
-        _silence_stdout()
+        silence_stdout()
         code = EXIT_SIGPIPE
     except Terminated:  # outside a subcommand (while options are parsed)
         console.plain("interrupted")
@@ -295,9 +171,9 @@ def main(args: list[str] | None = None) -> None:
     try:
         sys.stdout.flush()
     except OSError as exc:
-        if not _is_broken_pipe(exc):
+        if not is_broken_pipe(exc):
             raise
-        _silence_stdout()
+        silence_stdout()
         code = EXIT_SIGPIPE
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     sys.exit(code)

@@ -41,15 +41,13 @@ import numpy as np
 
 from rnatools.errors import InputError, UsageError
 from rnatools.io.atomic import atomic_output
-from rnatools.io.vcf import IndexKind, check_index, publish_vcf
+from rnatools.io.vcf import BGZF_BLOCK_SIZE, BgzfLineWriter, IndexKind, check_index, publish_vcf
 
 log = logging.getLogger("rnatools.io.merge")
 
 InputKind = Literal["vcf", "bcf", "tsv", "bedgraph"]
 IndexChoice = Literal["auto", "tbi", "csi", "none"]
 
-BGZF_BLOCK_SIZE = 0xFF00
-"""Uncompressed bytes per BGZF block as htslib fills them (``BGZF_BLOCK_SIZE`` in bgzf.h)."""
 
 _IGNORED_HEADER_PREFIX = b"##rnatools"
 _COPY_CHUNK = 1 << 20
@@ -122,32 +120,6 @@ def _check_same_header(first: list[bytes], other: list[bytes], path: Path) -> No
     raise InputError("header differs from the first shard's (different number of lines)", path)
 
 
-class _BgzfLineWriter:
-    """BGZF the way htslib's VCF writer frames it: the header alone in its first block(s), then
-    a block flushed before any line that would not fit in it (``bgzf_flush_try``)."""
-
-    def __init__(self, path: str):
-        import pysam
-
-        self._file = pysam.BGZFile(path, "wb")
-        self._fill = 0
-
-    def write_header(self, data: bytes) -> None:
-        self._file.write(data)
-        self._file.flush()
-        self._fill = 0
-
-    def write_line(self, line: bytes) -> None:
-        if self._fill + len(line) > BGZF_BLOCK_SIZE:
-            self._file.flush()
-            self._fill = 0
-        self._file.write(line)
-        self._fill = (self._fill + len(line)) % BGZF_BLOCK_SIZE if len(line) else self._fill
-
-    def close(self) -> None:
-        self._file.close()
-
-
 def _resolve_index(output: str, index: IndexChoice) -> IndexKind | None:
     name = output.lower()
     if index == "auto":
@@ -190,7 +162,7 @@ def merge_vcfs(inputs: Sequence[str | Path], output: str, index: IndexChoice = "
     )
     os.close(descriptor)
     try:
-        writer = _BgzfLineWriter(temporary)
+        writer = BgzfLineWriter(temporary)
         try:
             records = _copy_vcfs(paths, writer.write_header, writer.write_line)
         finally:

@@ -847,7 +847,7 @@ def strip_info(record: pysam.VariantRecord, keys: Iterable[str]) -> int:
 # Writing
 
 
-class _BgzfSink:
+class BgzfLineWriter:
     """BGZF framed the way htslib's VCF writer frames it: the header alone in its first
     block(s), then a block flushed before any line that would not fit in it
     (``bgzf_flush_try``), so the bytes equal ``pysam.VariantFile(..., "wz")``'s."""
@@ -930,7 +930,7 @@ class VcfWriter:
         if info_lines:
             replace_info_header(header, info_lines)
         self._temporary: str | None = None
-        self._sink: _BgzfSink | _PlainSink | None = None
+        self._sink: BgzfLineWriter | _PlainSink | None = None
         self._file: pysam.VariantFile | None = None
         if self.path == "-":
             sys.stdout.flush()
@@ -949,7 +949,7 @@ class VcfWriter:
                     self._declared = _declared_names(self._file.header)
                     self._header_records = len(header.records)
                 elif self.mode == "wz":
-                    self._sink = _BgzfSink(self._temporary)
+                    self._sink = BgzfLineWriter(self._temporary)
                     self._sink.write_header(_encode(str(header)))
                 else:
                     self._sink = _PlainSink(open(self._temporary, "wb"), close=True)  # noqa: SIM115
@@ -1117,6 +1117,7 @@ def _undeclared(record: pysam.VariantRecord, declared: Mapping[str, frozenset[st
 
 __all__ = [
     "BGZF_BLOCK_SIZE",
+    "BgzfLineWriter",
     "END_INFO_HEADER",
     "SPLICEAI_INFO_HEADER",
     "IndexKind",

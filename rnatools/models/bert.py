@@ -192,14 +192,23 @@ class MaskedLMHead(nn.Module):
         return self.decoder(self.norm(self.activation(self.dense(x)))) + self.bias
 
 
-class BertMaskedLM(nn.Module):
+class LayerStack(nn.Module):
+    """What every transformer of rnatools starts with: its config, an embedding module and
+    ``config.num_layers`` layers built by ``layer(config)`` (state-dict keys ``embeddings.*``,
+    ``layers.N.*``)."""
+
+    def __init__(self, config, embeddings: nn.Module, layer) -> None:
+        super().__init__()
+        self.config = config
+        self.embeddings = embeddings
+        self.layers = nn.ModuleList(layer(config) for _ in range(config.num_layers))
+
+
+class BertMaskedLM(LayerStack):
     """Embeddings, encoder layers and a masked-LM head (inference only: no dropout)."""
 
     def __init__(self, config: BertConfig):
-        super().__init__()
-        self.config = config
-        self.embeddings = BertEmbeddings(config)
-        self.layers = nn.ModuleList(BertLayer(config) for _ in range(config.num_layers))
+        super().__init__(config, BertEmbeddings(config), BertLayer)
         self.lm_head = MaskedLMHead(config)
 
     def tie_decoder(self) -> None:

@@ -53,7 +53,7 @@ from torch import Tensor, nn
 from rnatools.engine import Engine
 from rnatools.errors import InputError, MissingWeightsError, UsageError
 from rnatools.io.msa import normalise_row
-from rnatools.models.bert import AttentionHeads
+from rnatools.models.bert import AttentionHeads, LayerStack
 from rnatools.models.lm import LanguageModel, read_weights_file, reject_options
 from rnatools.models.registry import MODELS, find_weights
 
@@ -302,14 +302,11 @@ class _MaskedLMHead(nn.Module):
         return F.linear(self.norm(F.gelu(self.dense(x))), token_embedding, self.bias)
 
 
-class RNAMSMModel(nn.Module):
+class RNAMSMModel(LayerStack):
     """The RNA-MSM network on padded token batches (see the module docstring for the maths)."""
 
     def __init__(self, config: RNAMSMConfig):
-        super().__init__()
-        self.config = config
-        self.embeddings = _Embeddings(config)
-        self.layers = nn.ModuleList(_AxialLayer(config) for _ in range(config.num_layers))
+        super().__init__(config, _Embeddings(config), _AxialLayer)
         self.final_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.lm_head = _MaskedLMHead(config)
         self.contact_regression = nn.Linear(config.num_layers * config.num_heads, 1)

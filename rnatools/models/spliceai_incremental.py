@@ -26,12 +26,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from rnatools.models.spliceai import SPLICEAI_FLANK, SpliceAINet
 from rnatools.sequence import one_hot
 
-if TYPE_CHECKING:  # pragma: no cover
+if TYPE_CHECKING:  # pragma: no cover  (the network module builds this one: no import cycle)
     from rnatools.engine import Engine
-    from rnatools.models.spliceai import SpliceAIEnsemble
+    from rnatools.models.spliceai import SpliceAIEnsemble, SpliceAINet
 
 
 def _radius(conv) -> int:
@@ -108,7 +107,7 @@ def _snv_pass(
     alt = net.input_conv(alt_rows[:, :, None, None])
     alt_lo, alt_hi = 0, 1
     changed = 0  # the ALT differs from the REF within ±changed
-    remaining = SPLICEAI_FLANK  # receptive radius of the layers still to come
+    remaining = net.flank  # receptive radius of the layers still to come
     s = net.skip_convs[0](
         _gather(
             group_stages[0],
@@ -193,11 +192,12 @@ class SpliceAIIncremental:
         Raises:
             ValueError: an SNV whose outputs do not all lie in the window's outputs.
         """
-        length = len(sequence) - 2 * SPLICEAI_FLANK
-        for center in centers:
-            if center - distance < SPLICEAI_FLANK or center + distance >= SPLICEAI_FLANK + length:
-                raise ValueError(f"SNV at input index {center} is not inside the chunk's outputs")
         nets = self._ensemble().nets
+        flank = nets[0].flank
+        length = len(sequence) - 2 * flank
+        for center in centers:
+            if center - distance < flank or center + distance >= flank + length:
+                raise ValueError(f"SNV at input index {center} is not inside the chunk's outputs")
         ref_total: Tensor | None = None
         alt_total: Tensor | None = None
         with engine.inference():

@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 
 from rnatools.engine import Engine
-from rnatools.errors import InputError
+from rnatools.errors import IncompleteWeightsError, InputError
 from rnatools.models.bert import (
     BertConfig,
     BertMaskedLM,
@@ -66,8 +66,8 @@ def weight_files(path: Path, name: str = "splicebert") -> list[Path]:
         present, else ``pytorch_model.bin``.
 
     Raises:
-        InputError: no ``config.json`` (nor a release sub-folder), no weight file, or no
-            ``vocab.txt``.
+        IncompleteWeightsError: no ``config.json`` (nor a release sub-folder), no weight file,
+            or no ``vocab.txt`` (exit code 3, like missing weights; also an InputError).
     """
     path = Path(path)
     if path.is_file():
@@ -81,18 +81,20 @@ def weight_files(path: Path, name: str = "splicebert") -> list[Path]:
                     folder = path / candidate
                     break
             else:
-                raise InputError(
+                raise IncompleteWeightsError(
                     f"no config.json here nor in a sub-folder named {', '.join(candidates)}",
                     path,
                 )
         present = [folder / file_name for file_name in WEIGHT_FILE_NAMES]
         present = [file for file in present if file.is_file()]
         if not present:
-            raise InputError(f"neither {' nor '.join(WEIGHT_FILE_NAMES)} is in this folder", folder)
+            raise IncompleteWeightsError(
+                f"neither {' nor '.join(WEIGHT_FILE_NAMES)} is in this folder", folder
+            )
         weight_file = present[0]
     for needed in ("config.json", "vocab.txt"):
         if not (folder / needed).is_file():
-            raise InputError(f"{needed} is missing", folder)
+            raise IncompleteWeightsError(f"{needed} is missing", folder)
     return [folder / "config.json", folder / "vocab.txt", weight_file]
 
 

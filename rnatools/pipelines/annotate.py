@@ -11,7 +11,10 @@
     print(summary.records, summary.skipped)
 
 Records stream through in blocks of ``block_size``, in input order; every record is written,
-annotated or not (a record htslib cannot parse is left out and counted as ``malformed``). The
+annotated or not, with INFO as it was apart from rnatools' own keys (entries of an earlier run
+are removed first and counted). A data line that is not a VCF record stops the run with an error
+naming file and line, or, with ``keep_malformed``, is written as it is and counted as
+``malformed``. The
 scoring itself is :class:`~rnatools.scoring.delta.DeltaScorer` (SpliceAI, number for number with
 SpliceAI 1.3.1; ``docs/spliceai-scoring.md``) and
 :class:`~rnatools.scoring.lm_variants.LMVariantScorer` (SpliceBERT; ``docs/zero-shot-scores.md``).
@@ -34,20 +37,20 @@ from typing import TextIO
 import pysam
 
 from rnatools.engine import Engine
-from rnatools.errors import InputError, UsageError
-from rnatools.io.atomic import atomic_output
+from rnatools.errors import InputError, MissingWeightsError, UsageError
+from rnatools.io.atomic import atomic_output, check_output_folder
 from rnatools.io.fasta import Fasta
 from rnatools.io.gene_table import GeneTable, load_gene_table
 from rnatools.io.vcf import (
-    END_INFO_HEADER,
     SPLICEAI_INFO_HEADER,
     MalformedRecord,
     VcfWriter,
-    add_header_line,
     check_index,
+    info_key,
     open_vcf,
+    shorten,
 )
-from rnatools.models.registry import load_model
+from rnatools.models.registry import find_weights, get_model_info, load_model
 from rnatools.pipelines import ProgressFactory, no_progress
 from rnatools.scoring.delta import (
     MAX_DISTANCE_LIMIT,
@@ -63,7 +66,7 @@ from rnatools.scoring.lm_variants import (
     LMVariantScorer,
     lm_info_header,
 )
-from rnatools.scoring.variants import Variant
+from rnatools.scoring.variants import PlanSkip, Variant, plan_variant
 from rnatools.sharding import parse_regions, parse_shard, select_records
 
 log = logging.getLogger("rnatools.annotate")
@@ -82,6 +85,9 @@ them be."""
 
 SKIP_REPORT_HEADER = "#CHROM\tPOS\tID\tREF\tALT\tREASON\n"
 
+REPORT_ALLELE_WIDTH = 50
+"""Longest REF/ALT text in skip-report rows and messages; longer ones read ``ACGT…(3000 nt)``."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class AnnotateSettings:
@@ -98,7 +104,10 @@ class AnnotateSettings:
         index: ``tbi`` or ``csi`` to index the output (``.vcf.gz``; ``.bcf`` takes csi only).
         pad_contig_ends: score records within 5,000 + D nt of a contig end by padding with N.
         skip_report: TSV to write with one row per record (and model) left without scores.
-        strict: any skip other than :data:`NOT_STRICT_SKIPS` is an error.
+        strict: any skip other than :data:`NOT_STRICT_SKIPS` is an error, raised at the first
+            offending record (its line named); so is a contig missing from the FASTA.
+        keep_malformed: write a data line that is not a VCF record as it is (counted as
+            ``malformed``, warned about, in the skip report) instead of stopping with an error.
         device, precision, threads: of the :class:`~rnatools.engine.Engine` (checked when the
             run starts).
         batch_size: windows per model call (>= 1).
@@ -128,6 +137,7 @@ class AnnotateSettings:
     pad_contig_ends: bool = False
     skip_report: str | Path | None = None
     strict: bool = False
+    keep_malformed: bool = False
     device: str = "auto"
     batch_size: int = 32
     threads: int = 0
@@ -190,6 +200,8 @@ class AnnotateSummary:
         files: files written: the output VCF (not for standard output), its index, the skip
             report.
         device: the device the models ran (or would have run) on.
+        replaced: INFO entries of an earlier run (rnatools' keys) removed from records.
+        scored: records that got a score from at least one model.
     """
 
     records: int
@@ -200,113 +212,213 @@ class AnnotateSummary:
     output: str = "-"
     files: tuple[Path, ...] = ()
     device: str = "cpu"
+    replaced: int = 0
+    scored: int = 0
 
 
 class _Sink:
     """Where scored records go: skip counts, the skip report, the ``strict`` check, the output.
 
-    The output VCF is opened with the first block: htslib adds END to symbolic-allele records
-    on output and fails on a header without it, so a first block holding one gets the END line.
+    Also keeps what the end-of-run checks need: records scored, records whose contig is in the
+    FASTA, and the contig names that are not.
     """
 
     def __init__(
         self,
         settings: AnnotateSettings,
-        header: pysam.VariantHeader,
-        stack: ExitStack,
+        writer: VcfWriter,
         report: TextIO | None,
+        fasta: Fasta,
+        keys: tuple[str, ...],
     ):
         self.settings = settings
-        self.header = header
-        self.stack = stack
+        self.writer = writer
         self.report = report
+        self.fasta = fasta
+        self.keys = keys
+        self.path = str(settings.input)
         self.counts: Counter[str] = Counter()
-        self.writer: VcfWriter | None = None
-
-    def open(self, block: list) -> VcfWriter:
-        if self.writer is None:
-            symbolic = any(
-                not isinstance(record, MalformedRecord)
-                and any(alt.startswith("<") for alt in record.alts or ())
-                for record in block
-            )
-            if symbolic:
-                add_header_line(self.header, END_INFO_HEADER)
-            writer = VcfWriter(self.settings.output, self.header, self.settings.index)  # type: ignore[arg-type]
-            self.writer = self.stack.enter_context(writer)
-        return self.writer
+        self.scored = 0
+        self.known_contig = 0
+        self.checked = 0  # records the REF check ran on (contig in the FASTA, an ALT)
+        self.ref_mismatches = 0
+        self.unknown_contigs: Counter[str] = Counter()
 
     def _skip(self, fields: tuple, reason: str) -> None:
         self.counts[reason] += 1
         if self.report is not None:
             self.report.write("\t".join(str(value) for value in fields) + f"\t{reason}\n")
 
-    def malformed(self, record: MalformedRecord) -> None:
-        """A record htslib could not parse: counted, reported, left out (an error if strict)."""
-        reason = SkipReason.MALFORMED.value
-        log.warning(
-            "record %d could not be parsed and is left out (%s)", record.number, record.message
+    def malformed(self, line: int | None, record: MalformedRecord) -> None:
+        """A line that is not a VCF record: an error, or (``keep_malformed``) written verbatim,
+        counted, reported and warned about.
+
+        Raises:
+            InputError: naming file, line and problem (unless ``keep_malformed``; always with
+                ``strict``).
+        """
+        if not self.settings.keep_malformed or self.settings.strict:
+            raise record.error()
+        where = f"{record.path or self.path}:{line}" if line is not None else self.path
+        if record.text is None:
+            log.warning(
+                "%s: record %d is not a VCF record (%s) and cannot be written as it is; "
+                "left out", where, record.number, record.message,
+            )  # fmt: skip
+        else:
+            log.warning(
+                "%s: not a VCF record (%s); written as it is, unscored",
+                where, record.message,
+            )  # fmt: skip
+            self.writer.write_line(record.text)
+        self._skip(record.fields(width=REPORT_ALLELE_WIDTH), SkipReason.MALFORMED.value)
+
+    def check(self, line: int | None, record: pysam.VariantRecord) -> None:
+        """The shared checks on one record as soon as it is read (``strict`` only), so that a
+        run stops at the first offending record rather than after its block.
+
+        Raises:
+            InputError: the contig is not in the FASTA, REF differs from it, or no ALT.
+        """
+        planned = plan_variant(_variant(record), self.fasta, (None,))
+        if not isinstance(planned, PlanSkip):
+            return
+        if planned is PlanSkip.CONTIG_MISSING:
+            raise InputError(
+                f"{record.chrom}:{record.pos}: {contig_message([record.chrom], self.fasta)}",
+                self.path,
+                line,
+            )
+        reason = planned.value if "spliceai" in self.settings.models else f"lm_{planned.value}"
+        raise self._strict_error(line, record, reason)
+
+    def _strict_error(self, line: int | None, record: pysam.VariantRecord, reason: str):
+        alts = ",".join(record.alts) if record.alts else "."
+        return InputError(
+            f"{record.chrom}:{record.pos} {shorten(record.ref or '.')}>{shorten(alts)}: "
+            f"skipped ({reason}); strict makes every skip except intergenic, lm_intergenic "
+            "and lm_not_snv an error",
+            self.path,
+            line,
         )
-        self._skip((".", ".", f"record{record.number}", ".", "."), reason)
-        if self.settings.strict:
-            raise InputError(f"record {record.number} is malformed", self.settings.input)
 
     def record(
         self,
+        line: int | None,
         record: pysam.VariantRecord,
         result: RecordAnnotation | None,
         lm_result: LMRecordAnnotation | None,
     ) -> None:
-        """One record's results: INFO entries, skips (counted, reported, strict), then write.
+        """One record's results: skips (counted, reported, strict), then the record written
+        with rnatools' INFO keys replaced by the new entries.
 
         Raises:
             InputError: with ``strict``, a skip outside :data:`NOT_STRICT_SKIPS`.
         """
-        if result is not None and result.entries:
-            record.info["SpliceAI"] = tuple(result.entries)
-        if lm_result is not None and lm_result.entries:
-            record.info[LM_INFO_KEY] = tuple(lm_result.entries)
+        if self.fasta.has(record.chrom):
+            self.known_contig += 1
+        else:
+            self.unknown_contigs[record.chrom] += 1
+        reasons = {
+            outcome.skip.value for outcome in (result, lm_result) if outcome and outcome.skip
+        }
+        if any(outcome is not None and outcome.skip is None for outcome in (result, lm_result)):
+            self.scored += 1
+        if record.alts and self.fasta.has(record.chrom):
+            self.checked += 1
+            if reasons & {"ref_mismatch", "lm_ref_mismatch"}:
+                self.ref_mismatches += 1
         for outcome in (result, lm_result):
             if outcome is None or outcome.skip is None:
                 continue
             reason = outcome.skip.value
             alts = ",".join(record.alts) if record.alts else "."
-            self._skip((record.chrom, record.pos, record.id or ".", record.ref, alts), reason)
-            if self.settings.strict and reason not in NOT_STRICT_SKIPS:
-                raise InputError(
-                    f"{record.chrom}:{record.pos} {record.ref}>{alts}: skipped ({reason}); "
-                    "--strict makes every skip except intergenic, lm_intergenic and "
-                    "lm_not_snv an error",
-                    self.settings.input,
-                )
-        assert self.writer is not None
-        try:
-            self.writer.write(record)
-        except OSError as exc:  # a symbolic allele after a first block without END
-            self.counts[SkipReason.MALFORMED.value] += 1
-            log.warning(
-                "%s:%s could not be written and is left out (%s)", record.chrom, record.pos, exc
+            fields = (
+                record.chrom,
+                record.pos,
+                record.id or ".",
+                shorten(record.ref or ".", REPORT_ALLELE_WIDTH),
+                shorten(alts, REPORT_ALLELE_WIDTH),
             )
+            self._skip(fields, reason)
+            if self.settings.strict and reason not in NOT_STRICT_SKIPS:
+                raise self._strict_error(line, record, reason)
+        info: dict[str, tuple[str, ...] | None] = {}
+        if "SpliceAI" in self.keys:
+            info["SpliceAI"] = tuple(result.entries) if result and result.entries else None
+        if LM_INFO_KEY in self.keys:
+            info[LM_INFO_KEY] = (
+                tuple(lm_result.entries) if lm_result and lm_result.entries else None
+            )
+        self.writer.write(record, info)
+
+    def finish(self, records: int) -> str | None:
+        """The end-of-run checks: an error when no record's contig is in the FASTA; the loud
+        warning (returned, logged after the output is in place) when most records do not fit
+        the FASTA or none was scored.
+
+        Raises:
+            InputError: records were read and none of their contigs is in the FASTA.
+        """
+        if self.unknown_contigs and not self.known_contig:
+            raise InputError(
+                "no record's contig is in the FASTA: "
+                + contig_message(list(self.unknown_contigs), self.fasta),
+                self.path,
+            )
+        if records == 0 or records == self.counts.get(SkipReason.MALFORMED.value, 0):
+            return None
+        if self.checked and self.ref_mismatches * 2 > self.checked:
+            return (
+                f"{self.ref_mismatches} of {self.checked} records have a REF that differs from "
+                f"the FASTA {self.fasta.path}: is the VCF of another genome build (GRCh37 vs "
+                "GRCh38) or was it normalised against another reference?"
+            )
+        if self.scored == 0:
+            reasons = ", ".join(f"{r} {n}" for r, n in sorted(self.counts.items()))
+            return (
+                f"no record was scored ({reasons}): are the VCF, the FASTA and the annotation "
+                "of the same genome build, with the same contig names?"
+            )
+        return None
+
+
+def contig_message(unknown: list[str], fasta: Fasta) -> str:
+    """``unknown`` names, the FASTA's first names, and a renaming hint where one applies."""
+    names = list(fasta.lengths)
+    shown = ", ".join(unknown[:8]) + (f" ... ({len(unknown)} in all)" if len(unknown) > 8 else "")
+    there = ", ".join(names[:8]) + (f" ... ({len(names)} in all)" if len(names) > 8 else "")
+    message = f"contig(s) not in the FASTA: {shown}; the FASTA has {there or '(none)'}"
+    if any(name.startswith(("NC_", "NT_", "NW_")) for name in unknown):
+        message += (
+            "; the VCF names contigs by RefSeq accession: rename them to the FASTA's names "
+            "(bcftools annotate --rename-chrs FILE)"
+        )
+    elif any(n.startswith("chr") for n in names) and not any(n.startswith("chr") for n in unknown):
+        message += "; the FASTA's names carry a 'chr' prefix (e.g. chr1) and the VCF's do not"
+    return message
+
+
+def _variant(record: pysam.VariantRecord) -> Variant:
+    return Variant(record.chrom, record.pos, record.ref or "", record.alts)
 
 
 def _annotate_block(
     block: list, scorer: DeltaScorer | None, lm_scorer: LMVariantScorer | None, sink: _Sink
 ) -> None:
-    """Score one block with each model, then hand every record to ``sink`` in input order."""
-    records = [record for record in block if not isinstance(record, MalformedRecord)]
-    variants = [
-        Variant(record.chrom, record.pos, record.ref or "", record.alts) for record in records
-    ]
+    """Score one block of ``(line, record)`` with each model, then hand every record to
+    ``sink`` in input order."""
+    records = [record for _, record in block if not isinstance(record, MalformedRecord)]
+    variants = [_variant(record) for record in records]
     results = iter(scorer.annotate(variants) if scorer is not None else [None] * len(variants))
     lm_results = iter(
         lm_scorer.annotate(variants) if lm_scorer is not None else [None] * len(variants)
     )
-    sink.open(block)
-    for record in block:
+    for line, record in block:
         if isinstance(record, MalformedRecord):
-            sink.malformed(record)
+            sink.malformed(line, record)
         else:
-            sink.record(record, next(results), next(lm_results))
+            sink.record(line, record, next(results), next(lm_results))
 
 
 def _delta_scorer(
@@ -326,6 +438,24 @@ def _delta_scorer(
     )
 
 
+def _check_lm_weights(settings: AnnotateSettings) -> None:
+    """``lm_weights`` names files the checkpoint's layout is complete in.
+
+    Raises:
+        MissingWeightsError: (``lm_weights``) the path does not exist, or lacks files (a folder
+            holding only a ``config.json``, say).
+    """
+    path = find_weights(settings.lm_model, settings.lm_weights, parameter="lm_weights")
+    info = get_model_info(settings.lm_model)
+    try:
+        info.weight_files(path)
+    except InputError as exc:
+        raise MissingWeightsError(
+            f"{settings.lm_model} weights incomplete: {exc}; {info.how_to_get}",
+            parameter="lm_weights",
+        ) from exc
+
+
 def _lm_scorer(
     settings: AnnotateSettings, engine: Engine, fasta: Fasta, genes: GeneTable
 ) -> LMVariantScorer:
@@ -335,6 +465,8 @@ def _lm_scorer(
         unannotated_strand=settings.lm_strand,
         batch_size=settings.batch_size,
     )
+    if settings.lm_weights is not None:  # checked before any work, even if no SNV needs it
+        _check_lm_weights(settings)
     loaded: list = []
 
     def language_model():
@@ -364,8 +496,11 @@ def run_annotate(
     Raises:
         UsageError: an output that cannot carry ``index``; bad ``regions``/``shard``; a device
             that is not here or fp16 on the CPU; ``lm_window`` longer than the model takes.
-        InputError: unreadable inputs; with ``strict``, the first record skipped for a reason
-            outside :data:`NOT_STRICT_SKIPS`.
+        InputError: unreadable inputs; a data line that is not a VCF record (unless
+            ``keep_malformed``); no record's contig in the FASTA; with ``strict``, the first
+            record skipped for a reason outside :data:`NOT_STRICT_SKIPS` or on a contig missing
+            from the FASTA (``path:line`` named).
+        OutputError: an output folder that does not exist or cannot be written, a full disk.
         MissingWeightsError: SpliceAI or SpliceBERT weights (or the grch37/grch38 tables) not
             found; ``parameter`` is ``weights`` or ``lm_weights``.
     """
@@ -379,34 +514,55 @@ def run_annotate(
     lm_scorer: LMVariantScorer | None = None
     with ExitStack() as stack:
         stack.callback(vcf.close)
+        if str(settings.output) != "-":
+            check_output_folder(settings.output)
+        if settings.skip_report is not None:
+            check_output_folder(settings.skip_report)
         fasta = stack.enter_context(Fasta(settings.fasta))
+        info_lines = []
         if "spliceai" in settings.models:
             scorer = _delta_scorer(settings, engine, fasta, genes)
-            add_header_line(vcf.header, SPLICEAI_INFO_HEADER)
+            info_lines.append(SPLICEAI_INFO_HEADER)
         if "splicebert" in settings.models:
             lm_scorer = _lm_scorer(settings, engine, fasta, genes)
-            add_header_line(vcf.header, lm_info_header(settings.lm_model, lm_scorer.options))
+            info_lines.append(lm_info_header(settings.lm_model, lm_scorer.options))
+        regions = parse_regions(settings.regions, settings.regions_file)
+        shard = parse_shard(settings.shard)
         report = None
         if settings.skip_report is not None:
             report = stack.enter_context(atomic_output(settings.skip_report))
             report.write(SKIP_REPORT_HEADER)
-        sink = _Sink(settings, vcf.header, stack, report)
-        regions = parse_regions(settings.regions, settings.regions_file)
-        selected = select_records(
-            vcf, settings.input, regions=regions, shard=parse_shard(settings.shard)
+        writer = stack.enter_context(
+            VcfWriter(
+                settings.output,  # type: ignore[arg-type]
+                vcf.header,
+                settings.index,  # type: ignore[arg-type]
+                info_lines=info_lines,
+            )
         )
+        keys = tuple(info_key(line) for line in info_lines)
+        sink = _Sink(settings, writer, report, fasta, keys)
+        selected = select_records(vcf, settings.input, regions=regions, shard=shard)
         block: list = []
         with progress("annotating", None, "records") as bar:
             for record in selected:
-                block.append(record)
+                line = record.line if isinstance(record, MalformedRecord) else vcf.line
+                if settings.strict:
+                    if isinstance(record, MalformedRecord):
+                        raise record.error()
+                    sink.check(line, record)
+                block.append((line, record))
                 records_seen += 1
                 if len(block) >= settings.block_size:
                     _annotate_block(block, scorer, lm_scorer, sink)
                     bar.advance(len(block))
                     block = []
-            if block or sink.writer is None:
+            if block:
                 _annotate_block(block, scorer, lm_scorer, sink)
                 bar.advance(len(block))
+        warning = sink.finish(records_seen)
+    if warning is not None:
+        log.warning(warning)
     return AnnotateSummary(
         records=records_seen,
         skipped=dict(sink.counts),
@@ -416,6 +572,8 @@ def run_annotate(
         output=str(settings.output),
         files=_files_written(settings),
         device=str(engine.device),
+        replaced=writer.replaced,
+        scored=sink.scored,
     )
 
 

@@ -28,6 +28,7 @@ from typing import Literal
 from rnatools.engine import Engine
 from rnatools.errors import InputError, UsageError
 from rnatools.genome import Interval, merge_intervals, parse_region
+from rnatools.io.atomic import check_output_folder
 from rnatools.io.tracks import split_suffix, track_paths
 from rnatools.pipelines import ProgressFactory, no_progress
 from rnatools.scoring import splice_sites
@@ -150,11 +151,9 @@ def _check(settings: PredictSettings) -> None:
         if getattr(settings, name) < 1:
             raise UsageError(f"must be >= 1, got {getattr(settings, name)}", parameter=name)
     split_suffix(settings.output)  # an unknown extension fails before any work
-    folder = Path(settings.output).parent
-    if settings.output != "-" and not Path(settings.output).resolve().parent.is_dir():
-        raise UsageError(
-            f"{settings.output}: the folder {folder} does not exist", parameter="output"
-        )
+    if str(settings.output) != "-":
+        # the same error (OutputError, exit 4) as every other output: missing or read-only folder
+        check_output_folder(settings.output)
 
 
 def _gene_intervals(path: Path, fmt: Literal["gtf", "gff3"], genes) -> list[Interval]:
@@ -239,6 +238,7 @@ def run_predict(
 
     Raises:
         UsageError: contradictory or out-of-range settings (the parameter is named).
+        OutputError: the output's folder does not exist or cannot be written (checked first).
         InputError: unreadable inputs, a gene not in the annotation, an interval past its
             contig's end.
         ContigNotFoundError: an interval on a contig the reference lacks.

@@ -63,15 +63,15 @@ BATCH_NT_PER_WINDOW = 12_000
 class SkipReason(str, Enum):
     """Why a record got no delta score (``--skip-report``, stderr summary)."""
 
-    INTERGENIC = "intergenic"  # no annotated transcript contains POS
-    CONTIG_MISSING = "contig_missing"  # genes there, but the contig is not in the FASTA
-    REF_MISMATCH = "ref_mismatch"  # REF differs from the FASTA
+    INTERGENIC = "intergenic"  # no annotated transcript contains POS (REF fits the FASTA)
+    CONTIG_MISSING = "contig_missing"  # the contig is not in the FASTA (genes there or not)
+    REF_MISMATCH = "ref_mismatch"  # REF differs from the FASTA (checked for every record)
     NEAR_CONTIG_END = "near_contig_end"  # the window runs past a contig end
     REF_TOO_LONG = "ref_too_long"  # len(REF) > 2·D
     SYMBOLIC_ALLELE = "symbolic_allele"  # every ALT is symbolic, '*', '.', or missing
     IUPAC_ALLELE = "iupac_allele"  # no scorable ALT, and one is an IUPAC code (R, Y, ...)
     MNV = "mnv"  # only REF>1 and ALT>1 alleles: entries of '.'
-    MALFORMED = "malformed"  # htslib could not parse the record
+    MALFORMED = "malformed"  # not a VCF record (kept verbatim only when asked to)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,10 +4,13 @@ Every variant scorer (SpliceAI-family delta scores, masked-language-model zero-s
 the same checks on a VCF record, in the same order, before anything model-specific:
 
 1. the record has an ALT at all (ALT ``.`` → ``symbolic_allele``);
-2. some target (an annotated transcript containing POS, or an explicit strand) exists
-   (→ ``intergenic``);
-3. the contig is in the FASTA (→ ``contig_missing``);
-4. REF lies inside the contig and equals the FASTA (→ ``ref_mismatch``).
+2. the contig is in the FASTA (→ ``contig_missing``, whether or not the annotation has genes
+   there: a VCF with other contig names, e.g. RefSeq ``NC_000017.11``, is told apart from one
+   outside every gene);
+3. REF lies inside the contig and equals the FASTA (→ ``ref_mismatch``), for every record,
+   genic or not, so that a VCF of another genome build shows as mismatches;
+4. some target (an annotated transcript containing POS, or an explicit strand) exists
+   (→ ``intergenic``).
 
 What follows is the scorer's own business (window limits of the model, which ALT alleles it can
 score). ALT alleles holding ``. - * < >`` are symbolic and alleles holding any other letter than
@@ -113,8 +116,6 @@ def plan_variant(
     """
     if not variant.alts:
         return PlanSkip.SYMBOLIC_ALLELE
-    if not targets:
-        return PlanSkip.INTERGENIC
     if not reference.has(variant.chrom):
         return PlanSkip.CONTIG_MISSING
     length = reference.length(variant.chrom)
@@ -124,6 +125,8 @@ def plan_variant(
         return PlanSkip.REF_MISMATCH
     if reference.fetch(variant.chrom, pos0, pos0 + len(ref)) != ref:
         return PlanSkip.REF_MISMATCH
+    if not targets:
+        return PlanSkip.INTERGENIC
     return PlannedVariant(pos0, ref, tuple(variant.alts), targets, length)
 
 
