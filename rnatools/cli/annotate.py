@@ -199,7 +199,3 @@ def register(app: typer.Typer) -> None:
                 lm_strand=lm_strand.value if lm_strand else None,
             )
         )
-
-    from rnatools.cli import spliceai_cmd
-
-    spliceai_cmd.register(app)

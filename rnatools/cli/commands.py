@@ -7,7 +7,8 @@ from types import ModuleType
 
 _MODULES = [
     "predict",  # rnatools predict
-    "annotate",  # rnatools annotate, rnatools spliceai (drop-in), rnatools annotation build
+    "annotate",  # rnatools annotate
+    "spliceai_cmd",  # rnatools spliceai (drop-in), rnatools annotation build
     "windows",  # rnatools windows
     "lm",  # rnatools embed, rnatools mlm, rnatools ism
     "models_cmd",  # rnatools models
