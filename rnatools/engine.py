@@ -23,7 +23,7 @@ import contextlib
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import Literal, TypeVar
 
 import numpy as np
@@ -117,15 +117,11 @@ def _tf32_off() -> Iterator[None]:
         torch.backends.cudnn.allow_tf32 = cudnn
 
 
-def batch_limits(
-    lengths: Sequence[int] | Iterable[int], batch_size: int, max_batch_nt: int | None
-) -> Iterator[int]:
-    """For each length, the most items of that length one batch may hold (>= 1)."""
-    for length in lengths:
-        if max_batch_nt is None:
-            yield batch_size
-        else:
-            yield max(1, min(batch_size, max_batch_nt // max(length, 1)))
+def _batch_limit(length: int, batch_size: int, max_batch_nt: int | None) -> int:
+    """The most items of ``length`` nt (or tokens) one batch may hold (>= 1)."""
+    if max_batch_nt is None:
+        return batch_size
+    return max(1, min(batch_size, max_batch_nt // max(length, 1)))
 
 
 class Engine:
@@ -305,8 +301,7 @@ class Engine:
         for item in items:
             size = length(item)
             if batch:
-                grown = max(longest, size)
-                (limit,) = batch_limits([grown], batch_size, max_batch_nt)
+                limit = _batch_limit(max(longest, size), batch_size, max_batch_nt)
                 if (same_length and size != longest) or len(batch) >= limit:
                     yield batch
                     batch, longest = [], 0
@@ -360,7 +355,6 @@ __all__ = [
     "PRECISIONS",
     "Engine",
     "Precision",
-    "batch_limits",
     "check_precision",
     "resolve_device",
     "set_threads",

@@ -95,3 +95,48 @@ def fixtures_dir() -> Path:
 def shared_data_dir() -> Path:
     """``$RNATOOLS_TEST_DATA``, else ``tests/data/shared_data`` (two annotation files)."""
     return _fallback("RNATOOLS_TEST_DATA", _CommittedSharedData, COMMITTED_SHARED_DATA)
+
+
+def cache_spliceai_work(patch: pytest.MonkeyPatch, cache: dict[bytes, object]) -> None:
+    """Make SpliceAI's work reusable within a test module: network reads, whole-window runs
+    (keyed by input bytes, shape, dtype, device, autocast) and incremental SNV runs (keyed by
+    window, SNVs, distance, precision) are taken from ``cache`` when seen before.
+
+    Identical inputs give identical outputs by construction, so runs that differ only in masking,
+    output format or the command's spelling share the model's work.
+    """
+    import hashlib
+
+    import numpy as np
+    import torch
+
+    import rnatools.models.spliceai
+    from rnatools.models.spliceai import SpliceAIModel
+    from rnatools.models.spliceai_incremental import SpliceAIIncremental
+
+    load_net = rnatools.models.spliceai.load_keras_net
+    forward = SpliceAIModel.forward
+    run_snvs = SpliceAIIncremental.run
+
+    def cached(key: bytes, compute):
+        if key not in cache:
+            cache[key] = compute()
+        return cache[key]
+
+    def cached_load_net(path):
+        return cached(f"net {path}".encode(), lambda: load_net(path))
+
+    def cached_forward(self, x):
+        data = np.ascontiguousarray(x.detach().cpu().numpy()).tobytes()
+        setting = f"{tuple(x.shape)} {x.dtype} {x.device} {torch.is_autocast_enabled()}"
+        key = b"w" + hashlib.sha1(data).digest() + setting.encode()
+        return cached(key, lambda: forward(self, x))
+
+    def cached_run_snvs(self, engine, sequence, centers, alt_bases, distance):
+        text = f"{sequence}|{list(centers)}|{list(alt_bases)}|{distance}|{engine.precision}"
+        key = b"s" + hashlib.sha1(text.encode()).digest()
+        return cached(key, lambda: run_snvs(self, engine, sequence, centers, alt_bases, distance))
+
+    patch.setattr(rnatools.models.spliceai, "load_keras_net", cached_load_net)
+    patch.setattr(SpliceAIModel, "forward", cached_forward)
+    patch.setattr(SpliceAIIncremental, "run", cached_run_snvs)

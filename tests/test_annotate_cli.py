@@ -9,13 +9,12 @@ the output format or in the command's spelling (annotate vs the drop-in spliceai
 from __future__ import annotations
 
 import gzip
-import hashlib
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pysam
 import pytest
+from conftest import cache_spliceai_work
 from typer.testing import CliRunner
 
 from rnatools.cli.main import app
@@ -34,43 +33,8 @@ _CACHE: dict[bytes, object] = {}
 
 @pytest.fixture(autouse=True)
 def shared_model_outputs(monkeypatch):
-    """Cache the networks, whole-window runs and incremental SNV runs within this module.
-
-    Identical inputs give identical outputs by construction, so runs that differ only in masking,
-    output format or the command's spelling share the model's work.
-    """
-    import torch
-
-    import rnatools.models.spliceai
-    from rnatools.models.spliceai import SpliceAIModel
-    from rnatools.models.spliceai_incremental import SpliceAIIncremental
-
-    load_net = rnatools.models.spliceai.load_keras_net
-    forward = SpliceAIModel.forward
-    run_snvs = SpliceAIIncremental.run
-
-    def cached(key: bytes, compute):
-        if key not in _CACHE:
-            _CACHE[key] = compute()
-        return _CACHE[key]
-
-    def cached_load_net(path):
-        return cached(f"net {path}".encode(), lambda: load_net(path))
-
-    def cached_forward(self, x):
-        data = np.ascontiguousarray(x.detach().cpu().numpy()).tobytes()
-        setting = f"{tuple(x.shape)} {x.dtype} {x.device} {torch.is_autocast_enabled()}"
-        key = b"w" + hashlib.sha1(data).digest() + setting.encode()
-        return cached(key, lambda: forward(self, x))
-
-    def cached_run_snvs(self, engine, sequence, centers, alt_bases, distance):
-        text = f"{sequence}|{list(centers)}|{list(alt_bases)}|{distance}|{engine.precision}"
-        key = b"s" + hashlib.sha1(text.encode()).digest()
-        return cached(key, lambda: run_snvs(self, engine, sequence, centers, alt_bases, distance))
-
-    monkeypatch.setattr(rnatools.models.spliceai, "load_keras_net", cached_load_net)
-    monkeypatch.setattr(SpliceAIModel, "forward", cached_forward)
-    monkeypatch.setattr(SpliceAIIncremental, "run", cached_run_snvs)
+    """Cache SpliceAI's work within this module (see ``conftest.cache_spliceai_work``)."""
+    cache_spliceai_work(monkeypatch, _CACHE)
 
 
 def invoke(*args: str):

@@ -10,12 +10,12 @@ random fixture (SpliceBERT.510nt-small) and a synthetic genome.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 import pysam
 import pytest
+from conftest import cache_spliceai_work
 from typer.testing import CliRunner
 
 from rnatools.cli.main import app
@@ -116,41 +116,10 @@ def annotated(subset_vcf, full_model_dir):
     SpliceAI's model outputs are cached by input (as in test_annotate_cli), so the second run
     costs no model time; it still goes through the whole SpliceAI path of the command.
     """
-    import torch
-
-    import rnatools.models.spliceai
-    from rnatools.models.spliceai import SpliceAIModel
-    from rnatools.models.spliceai_incremental import SpliceAIIncremental
-
-    load_net = rnatools.models.spliceai.load_keras_net
-    forward = SpliceAIModel.forward
-    run_snvs = SpliceAIIncremental.run
-
-    def cached(key: bytes, compute):
-        if key not in _CACHE:
-            _CACHE[key] = compute()
-        return _CACHE[key]
-
-    def cached_load_net(path):
-        return cached(f"net {path}".encode(), lambda: load_net(path))
-
-    def cached_forward(self, x):
-        data = np.ascontiguousarray(x.detach().cpu().numpy()).tobytes()
-        setting = f"{tuple(x.shape)} {x.dtype} {x.device} {torch.is_autocast_enabled()}"
-        key = b"w" + hashlib.sha1(data).digest() + setting.encode()
-        return cached(key, lambda: forward(self, x))
-
-    def cached_run_snvs(self, engine, sequence, centers, alt_bases, distance):
-        text = f"{sequence}|{list(centers)}|{list(alt_bases)}|{distance}|{engine.precision}"
-        key = b"s" + hashlib.sha1(text.encode()).digest()
-        return cached(key, lambda: run_snvs(self, engine, sequence, centers, alt_bases, distance))
-
     folder = subset_vcf.parent
     common = ("-i", subset_vcf, "-f", FASTA, "-a", "grch38", "--device", "cpu")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(rnatools.models.spliceai, "load_keras_net", cached_load_net)
-        patch.setattr(SpliceAIModel, "forward", cached_forward)
-        patch.setattr(SpliceAIIncremental, "run", cached_run_snvs)
+        cache_spliceai_work(patch, _CACHE)
         patch.delenv("RNATOOLS_SPLICEBERT_WEIGHTS", raising=False)
         both = invoke(
             "annotate",

@@ -35,6 +35,7 @@ from rnatools.cli.options import (
     ShardOption,
     ThreadsOption,
     WeightsOption,
+    strand_value,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -196,6 +197,6 @@ def register(app: typer.Typer) -> None:
                 lm_model=lm_model.value,
                 lm_weights=lm_weights,
                 lm_window=lm_window,
-                lm_strand=lm_strand.value if lm_strand else None,
+                lm_strand=strand_value(lm_strand, ("+", "-"), "--lm-strand") if lm_strand else None,
             )
         )

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from rnatools.cli.options import StrandChoice
 from rnatools.errors import UsageError
 
 ANNOTATE_MODELS = ("spliceai", "splicebert")  # rnatools.pipelines.annotate.ANNOTATE_MODELS
@@ -22,11 +23,6 @@ class LMModelChoice(str, Enum):
     splicebert = "splicebert"
     splicebert_510 = "splicebert-510"
     splicebert_human_510 = "splicebert-human-510"
-
-
-class LMStrandChoice(str, Enum):
-    plus = "+"
-    minus = "-"
 
 
 def parse_models(text: str) -> tuple[str, ...]:
@@ -102,10 +98,10 @@ LMWindowOption = Annotated[
     ),
 ]
 LMStrandOption = Annotated[
-    LMStrandChoice | None,
+    StrandChoice | None,
     typer.Option(
         "--lm-strand",
         help="Also score variants outside every transcript with SpliceBERT, on this "
-        "strand (SYMBOL '.'); by default they get no SpliceBERT entry (lm_intergenic).",
+        "strand, + or - (SYMBOL '.'); by default they get no SpliceBERT entry (lm_intergenic).",
     ),
 ]

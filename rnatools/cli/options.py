@@ -88,8 +88,10 @@ class StrandChoice(str, Enum):
     both = "both"
 
 
-def strand_value(choice: StrandChoice | str, allowed: tuple[str, ...]) -> str:
-    """The value of ``--strand`` when this command takes it.
+def strand_value(
+    choice: StrandChoice | str, allowed: tuple[str, ...], flag: str = "--strand"
+) -> str:
+    """The value of a strand option (``flag``) when this command takes it.
 
     Raises:
         UsageError: a value outside ``allowed`` (exit code 2).
@@ -98,5 +100,5 @@ def strand_value(choice: StrandChoice | str, allowed: tuple[str, ...]) -> str:
 
     value = choice.value if isinstance(choice, StrandChoice) else str(choice)
     if value not in allowed:
-        raise UsageError(f"--strand {value}: this command takes {', '.join(allowed)}")
+        raise UsageError(f"{flag} {value}: this command takes {', '.join(allowed)}")
     return value

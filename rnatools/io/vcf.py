@@ -35,6 +35,7 @@ coordinates converts once into a variable named ``pos0``.
 
 from __future__ import annotations
 
+import abc
 import collections
 import contextlib
 import io
@@ -74,12 +75,6 @@ SPLICEAI_INFO_HEADER = (
     'Format: ALLELE|SYMBOL|DS_AG|DS_AL|DS_DG|DS_DL|DP_AG|DP_AL|DP_DG|DP_DL">'
 )
 """The header line SpliceAI 1.3.1 adds (byte-identical, so outputs compare equal)."""
-
-END_INFO_HEADER = (
-    '##INFO=<ID=END,Number=1,Type=Integer,Description="Stop position of the interval">'
-)
-"""The standard ``END`` INFO line. VCF outputs never need it (records are written as they are);
-a ``.bcf`` output of symbolic alleles does (pysam's BCF writer stores ``END`` for them)."""
 
 BGZF_BLOCK_SIZE = 0xFF00
 """Uncompressed bytes per BGZF block as htslib fills them (``BGZF_BLOCK_SIZE`` in bgzf.h)."""
@@ -275,15 +270,16 @@ def check_data_line(line: bytes) -> str | None:
     return None
 
 
-class _LineSource:
+class _LineSource(abc.ABC):
     """Data lines of the input in file order, each as ``(line number, bytes, problem, fed)``:
     ``problem`` from :func:`check_data_line`, ``fed`` whether htslib reads the line too."""
 
+    @abc.abstractmethod
     def next_line(self) -> tuple[int, bytes, str | None, bool] | None:
-        raise NotImplementedError
+        """The next data line, or None at the end."""
 
-    def close(self) -> None:
-        pass
+    def close(self) -> None:  # noqa: B027 - a source without resources has nothing to close
+        """Release what the source holds (files, threads)."""
 
     def failure(self) -> BaseException | None:
         """An exception that stopped the source early (a corrupt gzip stream), if any."""
@@ -793,18 +789,6 @@ def info_key(line: str) -> str:
     return line[len("##INFO=<ID=") :].split(",", 1)[0]
 
 
-def add_header_line(header: pysam.VariantHeader, line: str) -> None:
-    """Add ``line`` unless an INFO line with the same ID is already there (it is then kept).
-
-    To replace an older definition of a key rnatools writes, use :func:`replace_info_header`.
-    """
-    if line.startswith("##INFO=<ID="):
-        key = info_key(line)
-        if key in header.info:
-            return
-    header.add_line(line)
-
-
 def replace_info_header(header: pysam.VariantHeader, lines: Iterable[str]) -> list[str]:
     """Make each ``##INFO`` line of ``lines`` the definition of its key in ``header``.
 
@@ -1118,14 +1102,12 @@ def _undeclared(record: pysam.VariantRecord, declared: Mapping[str, frozenset[st
 __all__ = [
     "BGZF_BLOCK_SIZE",
     "BgzfLineWriter",
-    "END_INFO_HEADER",
     "SPLICEAI_INFO_HEADER",
     "IndexKind",
     "MalformedRecord",
     "OutputError",
     "VcfReader",
     "VcfWriter",
-    "add_header_line",
     "check_data_line",
     "check_index",
     "info_key",
