@@ -17,7 +17,7 @@ from __future__ import annotations
 import gzip
 import importlib.metadata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +41,11 @@ class GeneRow:
         strand: ``+`` or ``-``.
         tx_start0, tx_end0: transcript bounds ``[tx_start0, tx_end0)``.
         exon_starts0, exon_ends0: exon bounds, one pair per exon, in table order.
+        gene_id: the annotation's gene id (GTF/GFF3 ``gene_id``); empty for SpliceAI tables.
+        transcript_id: the transcript the row was built from (GTF/GFF3); empty for tables.
+        tags: the transcript's tags (``MANE_Select``, ``Ensembl_canonical``, ``basic``, ...).
+        site_exons0: ``(start0, end0)`` of the exons of *every* transcript of the gene (GTF/GFF3;
+            Pangolin's masking uses all annotated exon ends); empty = only this row's exons.
     """
 
     name: str
@@ -50,6 +55,11 @@ class GeneRow:
     tx_end0: int
     exon_starts0: tuple[int, ...]
     exon_ends0: tuple[int, ...]
+    # Metadata of GTF/GFF3 rows; equality (and the SpliceAI table format) ignores them.
+    gene_id: str = field(default="", compare=False)
+    transcript_id: str = field(default="", compare=False)
+    tags: frozenset[str] = field(default=frozenset(), compare=False)
+    site_exons0: tuple[tuple[int, int], ...] = field(default=(), compare=False)
 
     def contains(self, pos1: int) -> bool:
         """Whether 1-based ``pos1`` lies in the transcript (``TX_START + 1 <= POS <= TX_END``)."""
@@ -236,6 +246,12 @@ def rows_from_gene_models(path: str | Path) -> list[GeneRow]:
                 tx_end0=transcript.end,
                 exon_starts0=tuple(start0 for start0, _ in exons),
                 exon_ends0=tuple(end0 for _, end0 in exons),
+                gene_id=gene.gene_id,
+                transcript_id=transcript.transcript_id,
+                tags=transcript.tags,
+                site_exons0=tuple(
+                    sorted({exon for other in gene.transcripts for exon in other.exons})
+                ),
             )
         )
     return rows
