@@ -119,7 +119,8 @@ def test_all_skipped_needs_no_model_work(tmp_path):
     [
         ("max_distance", 5000),
         ("max_distance", -1),
-        ("models", ("spliceai", "pangolin")),
+        ("models", ("spliceai", "mmsplice")),
+        ("models", ("openspliceai-mane", "openspliceai-mane-80")),
         ("models", ()),
         ("index", "bai"),
         ("batch_size", 0),

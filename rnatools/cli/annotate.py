@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from rnatools.cli.annotate_options import (
+    AnnotateWeightsOption,
     IndexChoice,
     KeepMalformedOption,
     LMModelChoice,
@@ -23,6 +24,7 @@ from rnatools.cli.annotate_options import (
     ModelOption,
     SkipReportOption,
     parse_models,
+    parse_weights,
 )
 from rnatools.cli.console import progress_bar, summary
 from rnatools.cli.options import (
@@ -34,7 +36,6 @@ from rnatools.cli.options import (
     RegionsOption,
     ShardOption,
     ThreadsOption,
-    WeightsOption,
     strand_value,
 )
 
@@ -59,6 +60,9 @@ def summary_line(summary: AnnotateSummary) -> str:
     work = []
     if summary.model_windows is not None:
         work.append(f"{summary.model_windows} model windows")
+    for key, count in summary.work.items():
+        if key not in ("SpliceAI", "SpliceBERT"):
+            work.append(f"{count} {key} model windows")
     if summary.lm_snv_scores is not None:
         work.append(f"{summary.lm_snv_scores} SpliceBERT SNV scores")
     replaced = f"; replaced {summary.replaced} old entries" if summary.replaced else ""
@@ -144,7 +148,7 @@ def register(app: typer.Typer) -> None:
         batch_size: BatchSizeOption = 32,
         threads: ThreadsOption = 0,
         precision: PrecisionOption = PrecisionChoice.fp32,
-        weights: WeightsOption = None,
+        weights: AnnotateWeightsOption = None,
         block_size: Annotated[
             int,
             typer.Option("--block-size", min=1, help="Records read, scored and written per block."),
@@ -170,6 +174,7 @@ def register(app: typer.Typer) -> None:
         from rnatools.pipelines.annotate import AnnotateSettings
 
         models = parse_models(model)
+        first_weights, model_weights = parse_weights(weights, models)
         annotate_and_report(
             AnnotateSettings(
                 input=input_path,
@@ -187,7 +192,8 @@ def register(app: typer.Typer) -> None:
                 batch_size=batch_size,
                 threads=threads,
                 precision=precision.value,
-                weights=weights,
+                weights=first_weights,
+                model_weights=model_weights,
                 block_size=block_size,
                 full_windows=full_windows,
                 regions=tuple(regions or ()),

@@ -11,7 +11,17 @@ import typer
 from rnatools.cli.options import StrandChoice
 from rnatools.errors import UsageError
 
-ANNOTATE_MODELS = ("spliceai", "splicebert")  # rnatools.pipelines.annotate.ANNOTATE_MODELS
+# rnatools.pipelines.annotate.ANNOTATE_MODELS (repeated here: the CLI does not import torch)
+ANNOTATE_MODELS = (
+    "spliceai",
+    "openspliceai-mane",
+    "openspliceai-mane-80",
+    "openspliceai-mane-400",
+    "openspliceai-mane-2000",
+    "openspliceai-mane-10000",
+    "pangolin",
+    "splicebert",
+)
 
 
 class IndexChoice(str, Enum):
@@ -26,10 +36,10 @@ class LMModelChoice(str, Enum):
 
 
 def parse_models(text: str) -> tuple[str, ...]:
-    """``"spliceai,splicebert"`` → ``("spliceai", "splicebert")`` (order kept, duplicates dropped).
+    """``"spliceai,pangolin"`` → ``("spliceai", "pangolin")`` (order kept, duplicates dropped).
 
     Raises:
-        UsageError: an empty list or a name other than spliceai and splicebert.
+        UsageError: an empty list or a name not in :data:`ANNOTATE_MODELS`.
     """
     names: list[str] = []
     for name in (part.strip().lower() for part in text.split(",")):
@@ -42,16 +52,59 @@ def parse_models(text: str) -> tuple[str, ...]:
     return tuple(names)
 
 
+def parse_weights(
+    values: list[str] | None, models: tuple[str, ...]
+) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+    """``--weights`` values → (path of the first splice model, ``(model, path)`` pairs).
+
+    ``PATH`` is the weights of the first splice-site model of ``--model``; ``MODEL=PATH`` those
+    of the named model.
+
+    Raises:
+        UsageError: two plain paths, or ``MODEL=`` naming a model not in ``--model``.
+    """
+    plain: str | None = None
+    named: list[tuple[str, str]] = []
+    for value in values or []:
+        name, sep, path = value.partition("=")
+        model = name.strip().lower()
+        if sep and model in ANNOTATE_MODELS:
+            if model not in models:
+                given = ",".join(models)
+                raise UsageError(f"--weights {value!r}: {model} is not in --model {given}")
+            named.append((model, path))
+        elif plain is None:
+            plain = value
+        else:
+            raise UsageError(
+                "--weights: one plain PATH (the first splice model's); name the others as "
+                "MODEL=PATH, e.g. --weights pangolin=DIR"
+            )
+    return plain, tuple(named)
+
+
 SkipReportOption = Annotated[
     Path | None,
     typer.Option(
         "--skip-report",
         help="TSV with one row per record left without scores and the reason "
         "(intergenic, contig_missing, ref_mismatch, near_contig_end, ref_too_long, "
-        "symbolic_allele, iupac_allele, mnv, malformed; SpliceBERT: lm_intergenic, "
+        "symbolic_allele, iupac_allele, mnv, malformed; the same with openspliceai_ or "
+        "pangolin_ in front for those models; SpliceBERT: lm_intergenic, "
         "lm_contig_missing, lm_ref_mismatch, lm_symbolic_allele, lm_iupac_allele, lm_not_snv). "
         "A record can have one row per model; alleles over 50 characters are shortened "
         "(ACGT…(3000 nt)).",
+    ),
+]
+AnnotateWeightsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--weights",
+        metavar="[MODEL=]PATH",
+        help="Weights folder or file: PATH for the first splice model of --model, MODEL=PATH "
+        "for another (repeatable), e.g. --weights pangolin=DIR. Default: the model's "
+        "environment variable ($RNATOOLS_SPLICEAI_WEIGHTS, $RNATOOLS_OPENSPLICEAI_WEIGHTS, "
+        "$RNATOOLS_PANGOLIN_WEIGHTS), then the installed spliceai package for SpliceAI.",
     ),
 ]
 KeepMalformedOption = Annotated[
@@ -68,9 +121,12 @@ ModelOption = Annotated[
     typer.Option(
         "--model",
         "-m",
-        help="INFO keys to add, comma-separated: spliceai (SpliceAI delta scores), "
-        "splicebert (SpliceBERT zero-shot SNV scores, INFO SpliceBERT=ALLELE|SYMBOL|"
-        "KL_CONTEXT|DELTA_LOGP), or spliceai,splicebert for both in one pass.",
+        help="Models to run, comma-separated, all in one pass over the VCF: spliceai "
+        "(INFO SpliceAI), openspliceai-mane or openspliceai-mane-80|400|2000|10000 (INFO "
+        "OpenSpliceAI, SpliceAI's format and rules), pangolin (INFO Pangolin=GENE|POS:GAIN|"
+        "POS:LOSS|Warnings:, see docs/pangolin-scoring.md), splicebert (SpliceBERT zero-shot "
+        "SNV scores, INFO SpliceBERT=ALLELE|SYMBOL|KL_CONTEXT|DELTA_LOGP). Example: "
+        "spliceai,pangolin,openspliceai-mane,splicebert.",
     ),
 ]
 LMModelOption = Annotated[

@@ -76,6 +76,23 @@ SPLICEAI_INFO_HEADER = (
 )
 """The header line SpliceAI 1.3.1 adds (byte-identical, so outputs compare equal)."""
 
+
+def delta_info_header(key: str, model: str) -> str:
+    """The ``##INFO`` line of a SpliceAI-format key written by another splice-site model.
+
+    Args:
+        key: the INFO key (``OpenSpliceAI``).
+        model: the registry name of the model (``openspliceai-mane-10000``), named in the
+            description.
+    """
+    return (
+        f'##INFO=<ID={key},Number=.,Type=String,Description="{model} variant annotation '
+        "(rnatools, SpliceAI 1.3.1's window, padding, alignment and masking rules). These "
+        "include delta scores (DS) and delta positions (DP) for acceptor gain (AG), acceptor "
+        "loss (AL), donor gain (DG), and donor loss (DL). "
+        'Format: ALLELE|SYMBOL|DS_AG|DS_AL|DS_DG|DS_DL|DP_AG|DP_AL|DP_DG|DP_DL">'
+    )
+
 BGZF_BLOCK_SIZE = 0xFF00
 """Uncompressed bytes per BGZF block as htslib fills them (``BGZF_BLOCK_SIZE`` in bgzf.h)."""
 

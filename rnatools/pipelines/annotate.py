@@ -1,4 +1,4 @@
-"""The annotate pipeline: SpliceAI delta scores and SpliceBERT zero-shot scores for a VCF/BCF.
+"""The annotate pipeline: splice-model delta scores and SpliceBERT zero-shot scores for a VCF/BCF.
 
 ``rnatools annotate`` (and the drop-in ``rnatools spliceai``) is a thin layer over
 :func:`run_annotate`; Python callers use it directly::
@@ -10,7 +10,10 @@
     )
     print(summary.records, summary.skipped)
 
-Records stream through in blocks of ``block_size``, in input order; every record is written,
+Several models run in one pass (``models``): the VCF and the FASTA are read once, each model
+is one *annotator* (its INFO key, header lines, skip-reason prefix and scorer), and each key
+equals what a single-model run writes. Records stream through in blocks of ``block_size``, in
+input order; every record is written,
 annotated or not, with INFO as it was apart from rnatools' own keys (entries of an earlier run
 are removed first and counted). A data line that is not a VCF record stops the run with an error
 naming file and line, or, with ``keep_malformed``, is written as it is and counted as
@@ -29,10 +32,11 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import pysam
 
@@ -46,7 +50,7 @@ from rnatools.io.vcf import (
     MalformedRecord,
     VcfWriter,
     check_index,
-    info_key,
+    delta_info_header,
     open_vcf,
     shorten,
 )
@@ -56,12 +60,10 @@ from rnatools.scoring.delta import (
     MAX_DISTANCE_LIMIT,
     DeltaOptions,
     DeltaScorer,
-    RecordAnnotation,
     SkipReason,
 )
 from rnatools.scoring.lm_variants import (
     LM_INFO_KEY,
-    LMRecordAnnotation,
     LMVariantOptions,
     LMVariantScorer,
     lm_info_header,
@@ -71,15 +73,41 @@ from rnatools.sharding import parse_regions, parse_shard, select_records
 
 log = logging.getLogger("rnatools.annotate")
 
-ANNOTATE_MODELS = ("spliceai", "splicebert")
-"""What ``models`` may hold: the INFO keys SpliceAI and SpliceBERT."""
+OPENSPLICEAI_MODELS = (
+    "openspliceai-mane",
+    "openspliceai-mane-80",
+    "openspliceai-mane-400",
+    "openspliceai-mane-2000",
+    "openspliceai-mane-10000",
+)
+"""OpenSpliceAI-MANE checkpoints (registry names; one per run: they share the INFO key)."""
+
+SPLICE_MODELS = ("spliceai", *OPENSPLICEAI_MODELS, "pangolin")
+"""Splice-site models ``models`` may name (registry names)."""
+
+ANNOTATE_MODELS = (*SPLICE_MODELS, "splicebert")
+"""What ``models`` may hold: splice-site models and ``splicebert`` (SpliceBERT zero-shot)."""
+
+INFO_KEYS = {
+    "spliceai": "SpliceAI",
+    **{name: "OpenSpliceAI" for name in OPENSPLICEAI_MODELS},
+    "pangolin": "Pangolin",
+    "splicebert": "SpliceBERT",
+}
+"""The INFO key each model writes."""
+
+SKIP_PREFIXES = {"SpliceAI": "", "OpenSpliceAI": "openspliceai_", "Pangolin": "pangolin_"}
+"""Skip reasons of a model's key are written with this prefix (SpliceBERT's carry ``lm_``)."""
 
 LM_MODELS = ("splicebert", "splicebert-510", "splicebert-human-510")
 """SpliceBERT checkpoints ``lm_model`` may name (registry names)."""
 
 INDEX_KINDS = ("tbi", "csi")
 
-NOT_STRICT_SKIPS = frozenset({"intergenic", "lm_intergenic", "lm_not_snv"})
+NOT_STRICT_SKIPS = frozenset(
+    {"intergenic", "lm_intergenic", "lm_not_snv"}
+    | {f"{prefix}intergenic" for prefix in SKIP_PREFIXES.values()}
+)
 """Skips that mean "nothing to score here" rather than "something is wrong": ``strict`` lets
 them be."""
 
@@ -111,13 +139,16 @@ class AnnotateSettings:
         device, precision, threads: of the :class:`~rnatools.engine.Engine` (checked when the
             run starts).
         batch_size: windows per model call (>= 1).
-        weights: SpliceAI weights (folder or ``.h5``); None = the registry's default.
+        weights: weights of the first splice-site model of ``models`` (SpliceAI: folder or
+            ``.h5``); None = the registry's lookup (environment variable, then default).
+        model_weights: ``(model, path)`` pairs: weights of further models (registry names).
         block_size: records read, scored and written per block (>= 1).
         full_windows: run every ALT window through the whole model (no incremental SNV path).
         regions: ``chrom:start-end`` texts (1-based inclusive) to restrict the run to.
         regions_file: BED file of regions to restrict the run to.
         shard: ``"I/N"``: part I of N (needs an input file).
-        models: INFO keys to add, some of :data:`ANNOTATE_MODELS` (order kept).
+        models: models to run, some of :data:`ANNOTATE_MODELS` (order kept; INFO keys in
+            :data:`INFO_KEYS`; at most one OpenSpliceAI checkpoint).
         lm_model: SpliceBERT checkpoint, one of :data:`LM_MODELS`.
         lm_weights: its folder or file; None = ``$RNATOOLS_SPLICEBERT_WEIGHTS``.
         lm_window: SpliceBERT window (nt, >= 3), centred on the variant on the gene's strand.
@@ -143,6 +174,7 @@ class AnnotateSettings:
     threads: int = 0
     precision: str = "fp32"
     weights: str | Path | None = None
+    model_weights: tuple[tuple[str, str | Path], ...] = ()
     block_size: int = 512
     full_windows: bool = False
     regions: tuple[str, ...] = ()
@@ -167,6 +199,19 @@ class AnnotateSettings:
                 f"expected some of {', '.join(ANNOTATE_MODELS)}, got {self.models}",
                 parameter="models",
             )
+        if sum(name in OPENSPLICEAI_MODELS for name in self.models) > 1:
+            raise UsageError(
+                "one OpenSpliceAI checkpoint per run (they share the INFO key OpenSpliceAI)",
+                parameter="models",
+            )
+        object.__setattr__(self, "model_weights", tuple(tuple(p) for p in self.model_weights))
+        for name, _ in self.model_weights:
+            if name not in self.models:
+                raise UsageError(
+                    f"weights given for {name}, which is not among the models "
+                    f"{', '.join(self.models)}",
+                    parameter="weights",
+                )
         if self.index not in (None, *INDEX_KINDS):
             raise UsageError(f"expected tbi or csi, got {self.index!r}", parameter="index")
         for name in ("batch_size", "block_size"):
@@ -194,6 +239,8 @@ class AnnotateSummary:
         skipped: records left without scores, by reason (``intergenic``, ``lm_not_snv``, ...);
             a record can count once per model.
         model_windows: SpliceAI windows run (None when SpliceAI was not asked for).
+        work: per INFO key, the model windows run (splice models) or SNV scores computed
+            (SpliceBERT).
         lm_snv_scores: distinct SpliceBERT SNV scores computed (None without SpliceBERT).
         elapsed_s: wall-clock seconds from opening the inputs to the finished output.
         output: the output name as given (``-`` = standard output).
@@ -214,6 +261,7 @@ class AnnotateSummary:
     device: str = "cpu"
     replaced: int = 0
     scored: int = 0
+    work: dict[str, int] = field(default_factory=dict)
 
 
 class _Sink:
@@ -229,13 +277,13 @@ class _Sink:
         writer: VcfWriter,
         report: TextIO | None,
         fasta: Fasta,
-        keys: tuple[str, ...],
+        annotators: list[_Annotator],
     ):
         self.settings = settings
         self.writer = writer
         self.report = report
         self.fasta = fasta
-        self.keys = keys
+        self.annotators = annotators
         self.path = str(settings.input)
         self.counts: Counter[str] = Counter()
         self.scored = 0
@@ -289,28 +337,21 @@ class _Sink:
                 self.path,
                 line,
             )
-        reason = planned.value if "spliceai" in self.settings.models else f"lm_{planned.value}"
-        raise self._strict_error(line, record, reason)
+        raise self._strict_error(line, record, self.annotators[0].reason(planned.value))
 
     def _strict_error(self, line: int | None, record: pysam.VariantRecord, reason: str):
         alts = ",".join(record.alts) if record.alts else "."
         return InputError(
             f"{record.chrom}:{record.pos} {shorten(record.ref or '.')}>{shorten(alts)}: "
-            f"skipped ({reason}); strict makes every skip except intergenic, lm_intergenic "
+            f"skipped ({reason}); strict makes every skip except intergenic (of any model) "
             "and lm_not_snv an error",
             self.path,
             line,
         )
 
-    def record(
-        self,
-        line: int | None,
-        record: pysam.VariantRecord,
-        result: RecordAnnotation | None,
-        lm_result: LMRecordAnnotation | None,
-    ) -> None:
-        """One record's results: skips (counted, reported, strict), then the record written
-        with rnatools' INFO keys replaced by the new entries.
+    def record(self, line: int | None, record: pysam.VariantRecord, outcomes: list) -> None:
+        """One record's results (one outcome per annotator): skips (counted, reported, strict),
+        then the record written with rnatools' INFO keys replaced by the new entries.
 
         Raises:
             InputError: with ``strict``, a skip outside :data:`NOT_STRICT_SKIPS`.
@@ -319,19 +360,18 @@ class _Sink:
             self.known_contig += 1
         else:
             self.unknown_contigs[record.chrom] += 1
-        reasons = {
-            outcome.skip.value for outcome in (result, lm_result) if outcome and outcome.skip
-        }
-        if any(outcome is not None and outcome.skip is None for outcome in (result, lm_result)):
+        reasons = [
+            annotator.reason(outcome.skip.value)
+            for annotator, outcome in zip(self.annotators, outcomes, strict=True)
+            if outcome is not None and outcome.skip is not None
+        ]
+        if any(outcome is not None and outcome.skip is None for outcome in outcomes):
             self.scored += 1
         if record.alts and self.fasta.has(record.chrom):
             self.checked += 1
-            if reasons & {"ref_mismatch", "lm_ref_mismatch"}:
+            if any(reason.endswith("ref_mismatch") for reason in reasons):
                 self.ref_mismatches += 1
-        for outcome in (result, lm_result):
-            if outcome is None or outcome.skip is None:
-                continue
-            reason = outcome.skip.value
+        if reasons:
             alts = ",".join(record.alts) if record.alts else "."
             fields = (
                 record.chrom,
@@ -340,16 +380,13 @@ class _Sink:
                 shorten(record.ref or ".", REPORT_ALLELE_WIDTH),
                 shorten(alts, REPORT_ALLELE_WIDTH),
             )
-            self._skip(fields, reason)
-            if self.settings.strict and reason not in NOT_STRICT_SKIPS:
-                raise self._strict_error(line, record, reason)
+            for reason in reasons:
+                self._skip(fields, reason)
+                if self.settings.strict and reason not in NOT_STRICT_SKIPS:
+                    raise self._strict_error(line, record, reason)
         info: dict[str, tuple[str, ...] | None] = {}
-        if "SpliceAI" in self.keys:
-            info["SpliceAI"] = tuple(result.entries) if result and result.entries else None
-        if LM_INFO_KEY in self.keys:
-            info[LM_INFO_KEY] = (
-                tuple(lm_result.entries) if lm_result and lm_result.entries else None
-            )
+        for annotator, outcome in zip(self.annotators, outcomes, strict=True):
+            info.update(annotator.info(outcome))
         self.writer.write(record, info)
 
     def finish(self, records: int) -> str | None:
@@ -403,31 +440,60 @@ def _variant(record: pysam.VariantRecord) -> Variant:
     return Variant(record.chrom, record.pos, record.ref or "", record.alts)
 
 
-def _annotate_block(
-    block: list, scorer: DeltaScorer | None, lm_scorer: LMVariantScorer | None, sink: _Sink
-) -> None:
+@dataclass
+class _Annotator:
+    """One model of the run: its INFO key, header lines, skip-reason prefix and scorer.
+
+    ``scorer.annotate(variants)`` returns one outcome per variant (``.entries``: INFO entries;
+    ``.skip``: None or an Enum whose value is the reason).
+    """
+
+    key: str
+    header_lines: list[str]
+    scorer: Any
+    prefix: str = ""
+    work: Callable[[], int | None] = lambda: None
+
+    def reason(self, value: str) -> str:
+        """The skip reason as reported: the model's prefix + ``value``."""
+        return self.prefix + value
+
+    def info(self, outcome: Any) -> dict[str, tuple[str, ...] | None]:
+        """INFO values of this annotator's keys for one record (None = key absent)."""
+        return {self.key: tuple(outcome.entries) if outcome and outcome.entries else None}
+
+
+def _annotate_block(block: list, annotators: list[_Annotator], sink: _Sink) -> None:
     """Score one block of ``(line, record)`` with each model, then hand every record to
     ``sink`` in input order."""
     records = [record for _, record in block if not isinstance(record, MalformedRecord)]
     variants = [_variant(record) for record in records]
-    results = iter(scorer.annotate(variants) if scorer is not None else [None] * len(variants))
-    lm_results = iter(
-        lm_scorer.annotate(variants) if lm_scorer is not None else [None] * len(variants)
-    )
+    results = [annotator.scorer.annotate(variants) for annotator in annotators]
+    index = 0
     for line, record in block:
         if isinstance(record, MalformedRecord):
             sink.malformed(line, record)
         else:
-            sink.record(line, record, next(results), next(lm_results))
+            sink.record(line, record, [outcomes[index] for outcomes in results])
+            index += 1
 
 
-def _delta_scorer(
-    settings: AnnotateSettings, engine: Engine, fasta: Fasta, genes: GeneTable
-) -> DeltaScorer:
-    """SpliceAI through the registry (its weight files are read on the first window)."""
-    model = load_model("spliceai", settings.weights, engine=engine)
+def _weights(settings: AnnotateSettings, name: str) -> str | Path | None:
+    """The weights path given for model ``name`` (None: the registry's lookup)."""
+    given = dict(settings.model_weights)
+    if name in given:
+        return given[name]
+    first_splice = next((model for model in settings.models if model in SPLICE_MODELS), None)
+    return settings.weights if name == first_splice else None
+
+
+def _delta_annotator(
+    settings: AnnotateSettings, name: str, engine: Engine, fasta: Fasta, genes: GeneTable
+) -> _Annotator:
+    """A SpliceAI-format key (SpliceAI, OpenSpliceAI) through the registry and DeltaScorer."""
+    model = load_model(name, _weights(settings, name), engine=engine)
     options = DeltaOptions(settings.max_distance, settings.mask, settings.pad_contig_ends)
-    return DeltaScorer(
+    scorer = DeltaScorer(
         model,
         fasta,
         genes,
@@ -435,6 +501,33 @@ def _delta_scorer(
         engine=engine,
         batch_size=settings.batch_size,
         incremental=not settings.full_windows,
+    )
+    key = INFO_KEYS[name]
+    header = SPLICEAI_INFO_HEADER if key == "SpliceAI" else delta_info_header(key, name)
+    return _Annotator(key, [header], scorer, SKIP_PREFIXES[key], work=lambda: scorer.model_windows)
+
+
+def _pangolin_annotator(
+    settings: AnnotateSettings, engine: Engine, fasta: Fasta, genes: GeneTable
+) -> _Annotator:
+    """Pangolin's key through the registry and its scorer (``docs/pangolin-scoring.md``)."""
+    from rnatools.scoring.pangolin import PangolinOptions, PangolinScorer, pangolin_info_header
+
+    model = load_model("pangolin", _weights(settings, "pangolin"), engine=engine)
+    options = PangolinOptions(
+        max_distance=settings.max_distance,
+        mask=settings.mask,
+        pad_contig_ends=settings.pad_contig_ends,
+    )
+    scorer = PangolinScorer(
+        model, fasta, genes, options, engine=engine, batch_size=settings.batch_size
+    )
+    return _Annotator(
+        "Pangolin",
+        [pangolin_info_header(options)],
+        scorer,
+        SKIP_PREFIXES["Pangolin"],
+        work=lambda: getattr(scorer, "model_windows", None),
     )
 
 
@@ -456,9 +549,9 @@ def _check_lm_weights(settings: AnnotateSettings) -> None:
         ) from exc
 
 
-def _lm_scorer(
+def _lm_annotator(
     settings: AnnotateSettings, engine: Engine, fasta: Fasta, genes: GeneTable
-) -> LMVariantScorer:
+) -> _Annotator:
     """SpliceBERT scores; the model is loaded (through the registry) on the first SNV."""
     options = LMVariantOptions(
         window=settings.lm_window,
@@ -478,7 +571,13 @@ def _lm_scorer(
             )
         return loaded[0]
 
-    return LMVariantScorer(language_model, fasta, genes, options)
+    scorer = LMVariantScorer(language_model, fasta, genes, options)
+    return _Annotator(
+        LM_INFO_KEY,
+        [lm_info_header(settings.lm_model, options)],
+        scorer,
+        work=lambda: scorer.snvs_scored,
+    )
 
 
 def run_annotate(
@@ -510,8 +609,6 @@ def run_annotate(
     vcf = open_vcf(settings.input)
     started = time.perf_counter()
     records_seen = 0
-    scorer: DeltaScorer | None = None
-    lm_scorer: LMVariantScorer | None = None
     with ExitStack() as stack:
         stack.callback(vcf.close)
         if str(settings.output) != "-":
@@ -519,13 +616,7 @@ def run_annotate(
         if settings.skip_report is not None:
             check_output_folder(settings.skip_report)
         fasta = stack.enter_context(Fasta(settings.fasta))
-        info_lines = []
-        if "spliceai" in settings.models:
-            scorer = _delta_scorer(settings, engine, fasta, genes)
-            info_lines.append(SPLICEAI_INFO_HEADER)
-        if "splicebert" in settings.models:
-            lm_scorer = _lm_scorer(settings, engine, fasta, genes)
-            info_lines.append(lm_info_header(settings.lm_model, lm_scorer.options))
+        annotators = _annotators(settings, engine, fasta, genes)
         regions = parse_regions(settings.regions, settings.regions_file)
         shard = parse_shard(settings.shard)
         report = None
@@ -537,11 +628,10 @@ def run_annotate(
                 settings.output,  # type: ignore[arg-type]
                 vcf.header,
                 settings.index,  # type: ignore[arg-type]
-                info_lines=info_lines,
+                info_lines=[line for annotator in annotators for line in annotator.header_lines],
             )
         )
-        keys = tuple(info_key(line) for line in info_lines)
-        sink = _Sink(settings, writer, report, fasta, keys)
+        sink = _Sink(settings, writer, report, fasta, annotators)
         selected = select_records(vcf, settings.input, regions=regions, shard=shard)
         block: list = []
         with progress("annotating", None, "records") as bar:
@@ -554,27 +644,44 @@ def run_annotate(
                 block.append((line, record))
                 records_seen += 1
                 if len(block) >= settings.block_size:
-                    _annotate_block(block, scorer, lm_scorer, sink)
+                    _annotate_block(block, annotators, sink)
                     bar.advance(len(block))
                     block = []
             if block:
-                _annotate_block(block, scorer, lm_scorer, sink)
+                _annotate_block(block, annotators, sink)
                 bar.advance(len(block))
         warning = sink.finish(records_seen)
     if warning is not None:
         log.warning(warning)
+    work = {annotator.key: annotator.work() for annotator in annotators}
     return AnnotateSummary(
         records=records_seen,
         skipped=dict(sink.counts),
-        model_windows=scorer.model_windows if scorer is not None else None,
-        lm_snv_scores=lm_scorer.snvs_scored if lm_scorer is not None else None,
+        model_windows=work.get("SpliceAI"),
+        lm_snv_scores=work.get(LM_INFO_KEY),
         elapsed_s=time.perf_counter() - started,
         output=str(settings.output),
         files=_files_written(settings),
         device=str(engine.device),
         replaced=writer.replaced,
         scored=sink.scored,
+        work={key: value for key, value in work.items() if value is not None},
     )
+
+
+def _annotators(
+    settings: AnnotateSettings, engine: Engine, fasta: Fasta, genes: GeneTable
+) -> list[_Annotator]:
+    """One annotator per model of ``settings.models``, in that order."""
+    annotators = []
+    for name in settings.models:
+        if name == "splicebert":
+            annotators.append(_lm_annotator(settings, engine, fasta, genes))
+        elif name == "pangolin":
+            annotators.append(_pangolin_annotator(settings, engine, fasta, genes))
+        else:
+            annotators.append(_delta_annotator(settings, name, engine, fasta, genes))
+    return annotators
 
 
 def _files_written(settings: AnnotateSettings) -> tuple[Path, ...]:
