@@ -22,6 +22,9 @@ from rnatools.cli.annotate_options import (
     LMWeightsOption,
     LMWindowOption,
     ModelOption,
+    PrecomputedOnlyOption,
+    PrecomputedOption,
+    PrecomputedSettingsOption,
     SkipReportOption,
     parse_models,
     parse_weights,
@@ -65,6 +68,13 @@ def summary_line(summary: AnnotateSummary) -> str:
             work.append(f"{count} {key} model windows")
     if summary.lm_snv_scores is not None:
         work.append(f"{summary.lm_snv_scores} SpliceBERT SNV scores")
+    for key, counts in summary.precomputed.items():
+        files = ", ".join(
+            f"{count} from {Path(path).name}"
+            for path, count in counts.items()
+            if path not in ("hits", "misses")
+        )
+        work.append(f"{key} precomputed: {counts['hits']} found ({files}), {counts['misses']} not")
     replaced = f"; replaced {summary.replaced} old entries" if summary.replaced else ""
     return (
         f"rnatools annotate: {summary.records} records in {summary.elapsed_s:.1f} s "
@@ -170,6 +180,9 @@ def register(app: typer.Typer) -> None:
         lm_weights: LMWeightsOption = None,
         lm_window: LMWindowOption = 510,
         lm_strand: LMStrandOption = None,
+        precomputed: PrecomputedOption = None,
+        precomputed_settings: PrecomputedSettingsOption = None,
+        precomputed_only: PrecomputedOnlyOption = False,
     ) -> None:
         from rnatools.pipelines.annotate import AnnotateSettings
 
@@ -204,5 +217,8 @@ def register(app: typer.Typer) -> None:
                 lm_weights=lm_weights,
                 lm_window=lm_window,
                 lm_strand=strand_value(lm_strand, ("+", "-"), "--lm-strand") if lm_strand else None,
+                precomputed=tuple(precomputed or ()),
+                precomputed_settings=precomputed_settings,
+                precomputed_only=precomputed_only,
             )
         )

@@ -161,3 +161,34 @@ LMStrandOption = Annotated[
         "strand, + or - (SYMBOL '.'); by default they get no SpliceBERT entry (lm_intergenic).",
     ),
 ]
+
+PrecomputedOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--precomputed",
+        metavar="FILE.vcf.gz",
+        help="Copy entries from this bgzipped, tabix/CSI-indexed VCF (an earlier rnatools output, "
+        "or a published file such as Illumina's spliceai_scores.masked.snv.hg38.vcf.gz) instead "
+        "of computing them; only records not found (every ALT, every gene the run scores) go to "
+        "the model. Repeatable: earlier files win. Settings must agree: rnatools outputs record "
+        "theirs (##rnatools_settings); see --precomputed-settings for other files.",
+    ),
+]
+PrecomputedSettingsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--precomputed-settings",
+        metavar="distance=50,mask=0",
+        help="Settings of --precomputed files that do not record their own (Illumina's: "
+        "distance=50; raw files mask=0, masked files mask=1); a file without recorded or stated "
+        "settings is refused, and so are settings other than the run's.",
+    ),
+]
+PrecomputedOnlyOption = Annotated[
+    bool,
+    typer.Option(
+        "--precomputed-only",
+        help="Run no model (no weights needed): records not found in --precomputed get no "
+        "entry and are counted as not_precomputed (what VEP's plugin does silently).",
+    ),
+]

@@ -52,6 +52,7 @@ def register(app: typer.Typer) -> None:
                 mask=bool(mask),
                 device=device,
                 threads=threads,
+                write_settings=False,  # the header stays the official CLI's
             )
         )
 

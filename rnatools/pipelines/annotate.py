@@ -99,6 +99,8 @@ INFO_KEYS = {
 SKIP_PREFIXES = {"SpliceAI": "", "OpenSpliceAI": "openspliceai_", "Pangolin": "pangolin_"}
 """Skip reasons of a model's key are written with this prefix (SpliceBERT's carry ``lm_``)."""
 
+_QUIET_SKIPS = ("intergenic", "not_precomputed")
+
 LM_MODELS = ("splicebert", "splicebert-510", "splicebert-human-510")
 """SpliceBERT checkpoints ``lm_model`` may name (registry names)."""
 
@@ -106,7 +108,7 @@ INDEX_KINDS = ("tbi", "csi")
 
 NOT_STRICT_SKIPS = frozenset(
     {"intergenic", "lm_intergenic", "lm_not_snv"}
-    | {f"{prefix}intergenic" for prefix in SKIP_PREFIXES.values()}
+    | {f"{prefix}{reason}" for prefix in SKIP_PREFIXES.values() for reason in _QUIET_SKIPS}
 )
 """Skips that mean "nothing to score here" rather than "something is wrong": ``strict`` lets
 them be."""
@@ -153,6 +155,13 @@ class AnnotateSettings:
         lm_weights: its folder or file; None = ``$RNATOOLS_SPLICEBERT_WEIGHTS``.
         lm_window: SpliceBERT window (nt, >= 3), centred on the variant on the gene's strand.
         lm_strand: ``+`` or ``-`` to score variants outside every transcript on that strand.
+        precomputed: bgzipped, indexed VCFs whose entries are copied instead of computed
+            (``docs/precomputed-scores.md``); only misses reach the models.
+        precomputed_settings: ``distance=50,mask=0``: the settings of precomputed files that
+            do not record their own (Illumina's).
+        precomputed_only: run no model: records not found get no entry (``not_precomputed``).
+        write_settings: record the run's settings in the output header
+            (``##rnatools_settings``; the drop-in ``spliceai`` command leaves them out).
 
     Raises:
         UsageError: a value out of range; ``parameter`` names the field.
@@ -185,6 +194,10 @@ class AnnotateSettings:
     lm_weights: str | Path | None = None
     lm_window: int = 510
     lm_strand: str | None = None
+    precomputed: tuple[str | Path, ...] = ()
+    precomputed_settings: str | None = None
+    precomputed_only: bool = False
+    write_settings: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "regions", tuple(self.regions or ()))
@@ -226,6 +239,17 @@ class AnnotateSettings:
             )
         if self.lm_window < 3:
             raise UsageError(f"must be >= 3 nt, got {self.lm_window}", parameter="lm_window")
+        object.__setattr__(self, "precomputed", tuple(self.precomputed or ()))
+        if self.precomputed_only and not self.precomputed:
+            raise UsageError("needs precomputed files", parameter="precomputed_only")
+        if self.precomputed_only and "splicebert" in self.models:
+            raise UsageError(
+                "SpliceBERT scores are not looked up in precomputed files; leave splicebert "
+                "out of the models or drop the lookup-only option",
+                parameter="precomputed_only",
+            )
+        if self.precomputed_settings is not None and not self.precomputed:
+            raise UsageError("needs precomputed files", parameter="precomputed_settings")
         if self.lm_strand not in (None, "+", "-"):
             raise UsageError(f"expected + or -, got {self.lm_strand!r}", parameter="lm_strand")
 
@@ -241,6 +265,8 @@ class AnnotateSummary:
         model_windows: SpliceAI windows run (None when SpliceAI was not asked for).
         work: per INFO key, the model windows run (splice models) or SNV scores computed
             (SpliceBERT).
+        precomputed: per INFO key looked up in precomputed files: ``hits``, ``misses`` and
+            the hits of each file (by path).
         lm_snv_scores: distinct SpliceBERT SNV scores computed (None without SpliceBERT).
         elapsed_s: wall-clock seconds from opening the inputs to the finished output.
         output: the output name as given (``-`` = standard output).
@@ -262,6 +288,7 @@ class AnnotateSummary:
     replaced: int = 0
     scored: int = 0
     work: dict[str, int] = field(default_factory=dict)
+    precomputed: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 class _Sink:
@@ -445,14 +472,19 @@ class _Annotator:
     """One model of the run: its INFO key, header lines, skip-reason prefix and scorer.
 
     ``scorer.annotate(variants)`` returns one outcome per variant (``.entries``: INFO entries;
-    ``.skip``: None or an Enum whose value is the reason).
+    ``.skip``: None or an Enum whose value is the reason). ``build()`` makes the model's own
+    scorer (it loads the model); with precomputed files the scorer is a
+    :class:`~rnatools.scoring.precomputed.LookupFirst` that builds it at the first miss.
     """
 
     key: str
+    model: str
     header_lines: list[str]
-    scorer: Any
+    build: Callable[[], Any]
     prefix: str = ""
-    work: Callable[[], int | None] = lambda: None
+    work_attribute: str = "model_windows"
+    scorer: Any = None
+    lookup: Any = None  # PrecomputedScores, when files were given
 
     def reason(self, value: str) -> str:
         """The skip reason as reported: the model's prefix + ``value``."""
@@ -461,6 +493,11 @@ class _Annotator:
     def info(self, outcome: Any) -> dict[str, tuple[str, ...] | None]:
         """INFO values of this annotator's keys for one record (None = key absent)."""
         return {self.key: tuple(outcome.entries) if outcome and outcome.entries else None}
+
+    def work(self) -> int:
+        """Model work done so far (windows, or SNV scores for SpliceBERT)."""
+        inner = self.scorer.scorer if self.lookup is not None else self.scorer
+        return 0 if inner is None else getattr(inner, self.work_attribute, 0)
 
 
 def _annotate_block(block: list, annotators: list[_Annotator], sink: _Sink) -> None:
@@ -491,20 +528,23 @@ def _delta_annotator(
     settings: AnnotateSettings, name: str, engine: Engine, fasta: Fasta, genes: GeneTable
 ) -> _Annotator:
     """A SpliceAI-format key (SpliceAI, OpenSpliceAI) through the registry and DeltaScorer."""
-    model = load_model(name, _weights(settings, name), engine=engine)
     options = DeltaOptions(settings.max_distance, settings.mask, settings.pad_contig_ends)
-    scorer = DeltaScorer(
-        model,
-        fasta,
-        genes,
-        options,
-        engine=engine,
-        batch_size=settings.batch_size,
-        incremental=not settings.full_windows,
-    )
+
+    def build() -> DeltaScorer:
+        model = load_model(name, _weights(settings, name), engine=engine)
+        return DeltaScorer(
+            model,
+            fasta,
+            genes,
+            options,
+            engine=engine,
+            batch_size=settings.batch_size,
+            incremental=not settings.full_windows,
+        )
+
     key = INFO_KEYS[name]
     header = SPLICEAI_INFO_HEADER if key == "SpliceAI" else delta_info_header(key, name)
-    return _Annotator(key, [header], scorer, SKIP_PREFIXES[key], work=lambda: scorer.model_windows)
+    return _Annotator(key, name, [header], build, SKIP_PREFIXES[key])
 
 
 def _pangolin_annotator(
@@ -513,21 +553,20 @@ def _pangolin_annotator(
     """Pangolin's key through the registry and its scorer (``docs/pangolin-scoring.md``)."""
     from rnatools.scoring.pangolin import PangolinOptions, PangolinScorer, pangolin_info_header
 
-    model = load_model("pangolin", _weights(settings, "pangolin"), engine=engine)
     options = PangolinOptions(
         max_distance=settings.max_distance,
         mask=settings.mask,
         pad_contig_ends=settings.pad_contig_ends,
     )
-    scorer = PangolinScorer(
-        model, fasta, genes, options, engine=engine, batch_size=settings.batch_size
-    )
+
+    def build() -> PangolinScorer:
+        model = load_model("pangolin", _weights(settings, "pangolin"), engine=engine)
+        return PangolinScorer(
+            model, fasta, genes, options, engine=engine, batch_size=settings.batch_size
+        )
+
     return _Annotator(
-        "Pangolin",
-        [pangolin_info_header(options)],
-        scorer,
-        SKIP_PREFIXES["Pangolin"],
-        work=lambda: getattr(scorer, "model_windows", None),
+        "Pangolin", "pangolin", [pangolin_info_header(options)], build, SKIP_PREFIXES["Pangolin"]
     )
 
 
@@ -571,12 +610,12 @@ def _lm_annotator(
             )
         return loaded[0]
 
-    scorer = LMVariantScorer(language_model, fasta, genes, options)
     return _Annotator(
         LM_INFO_KEY,
+        "splicebert",
         [lm_info_header(settings.lm_model, options)],
-        scorer,
-        work=lambda: scorer.snvs_scored,
+        lambda: LMVariantScorer(language_model, fasta, genes, options),
+        work_attribute="snvs_scored",
     )
 
 
@@ -616,7 +655,18 @@ def run_annotate(
         if settings.skip_report is not None:
             check_output_folder(settings.skip_report)
         fasta = stack.enter_context(Fasta(settings.fasta))
-        annotators = _annotators(settings, engine, fasta, genes)
+        annotators = _annotators(settings, engine, fasta, genes, stack)
+        if settings.write_settings:
+            from rnatools.scoring.precomputed import set_settings_lines
+
+            set_settings_lines(
+                vcf.header,
+                {
+                    annotator.key: _run_settings(settings, annotator.model)
+                    for annotator in annotators
+                    if annotator.key != LM_INFO_KEY
+                },
+            )
         regions = parse_regions(settings.regions, settings.regions_file)
         shard = parse_shard(settings.shard)
         report = None
@@ -654,6 +704,11 @@ def run_annotate(
     if warning is not None:
         log.warning(warning)
     work = {annotator.key: annotator.work() for annotator in annotators}
+    precomputed = {
+        annotator.key: annotator.lookup.counts()
+        for annotator in annotators
+        if annotator.lookup is not None
+    }
     return AnnotateSummary(
         records=records_seen,
         skipped=dict(sink.counts),
@@ -665,14 +720,17 @@ def run_annotate(
         device=str(engine.device),
         replaced=writer.replaced,
         scored=sink.scored,
-        work={key: value for key, value in work.items() if value is not None},
+        work=work,
+        precomputed=precomputed,
     )
 
 
 def _annotators(
-    settings: AnnotateSettings, engine: Engine, fasta: Fasta, genes: GeneTable
+    settings: AnnotateSettings, engine: Engine, fasta: Fasta, genes: GeneTable, stack: ExitStack
 ) -> list[_Annotator]:
-    """One annotator per model of ``settings.models``, in that order."""
+    """One annotator per model of ``settings.models``, in that order, each with its scorer:
+    the model's own, or precomputed files first (the model loaded at the first miss; never
+    with ``precomputed_only``)."""
     annotators = []
     for name in settings.models:
         if name == "splicebert":
@@ -681,7 +739,46 @@ def _annotators(
             annotators.append(_pangolin_annotator(settings, engine, fasta, genes))
         else:
             annotators.append(_delta_annotator(settings, name, engine, fasta, genes))
+    stated = None
+    if settings.precomputed:
+        from rnatools.scoring.precomputed import parse_stated_settings
+
+        stated = parse_stated_settings(settings.precomputed_settings)
+    for annotator in annotators:
+        if not settings.precomputed or annotator.key == LM_INFO_KEY:
+            annotator.scorer = annotator.build()
+            continue
+        from rnatools.scoring.precomputed import LookupFirst, PrecomputedScores
+
+        if not settings.precomputed_only:  # missing weights are an error before any work
+            find_weights(annotator.model, _weights(settings, annotator.model))
+        annotator.lookup = stack.enter_context(
+            PrecomputedScores(
+                settings.precomputed,
+                annotator.key,
+                _run_settings(settings, annotator.model),
+                stated,
+                genes,
+            )  # fmt: skip
+        )
+        annotator.scorer = LookupFirst(
+            annotator.lookup, make_scorer=None if settings.precomputed_only else annotator.build
+        )
     return annotators
+
+
+def _run_settings(settings: AnnotateSettings, model: str) -> dict[str, str]:
+    """What the output header records about the scores of ``model`` (and what precomputed
+    files must agree with)."""
+    from rnatools.scoring.precomputed import run_settings
+
+    return run_settings(
+        model=model,
+        distance=settings.max_distance,
+        mask=settings.mask,
+        annotation=settings.annotation,
+        transcripts="gene",
+    )
 
 
 def _files_written(settings: AnnotateSettings) -> tuple[Path, ...]:
