@@ -21,6 +21,14 @@ How the work is organised (the numbers do not depend on it):
   track is in + strand genome order.
 * Records are checked by the shared planner (:mod:`rnatools.scoring.variants`) first.
 
+Opt-in extras (off by default, so the default output stays SpliceAI 1.3.1's; specified in
+``docs/spliceai-scoring.md``, "Opt-in extras"): MNV/delins scoring (``score_mnv``), scoring the
+left-aligned form of each ALT (``normalize``; records that are not normalised are counted
+always), REF/ALT probabilities behind each entry (``raw_scores``), the per-transcript entry
+format (``entry_format="transcript"`` with a table from
+:func:`rnatools.io.transcripts.transcript_table`) and the tracks behind each entry
+(``keep_tracks``).
+
 Coordinates: VCF ``POS`` is 1-based (``pos1``); everything else is 0-based half-open.
 """
 
@@ -31,7 +39,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 
@@ -39,12 +47,15 @@ from rnatools.engine import Engine
 from rnatools.errors import UsageError
 from rnatools.io.fasta import Fasta
 from rnatools.io.gene_table import GeneRow, GeneTable
+from rnatools.io.transcripts import priority
 from rnatools.models.base import SpliceModel
 from rnatools.scoring.variants import (
     PlanSkip,
     Variant,
     is_ambiguous_allele,
+    is_normalized,
     is_scorable_allele,
+    normalize_alleles,
     plan_variant,
 )
 from rnatools.sequence import one_hot_batch, reverse_complement
@@ -107,12 +118,55 @@ class DeltaOptions:
         return 2 * context + self.covered
 
 
+@dataclass(frozen=True, slots=True)
+class EntryTracks:
+    """The probabilities behind one scored entry (``DeltaScorer(keep_tracks=True)``).
+
+    Attributes:
+        gene: the annotation row the entry was scored against (a gene, or a transcript).
+        allele: the ALT as written in the VCF.
+        start0: 0-based genome position of row 0: ``pos0 − D``, with ``pos0`` the position the
+            allele was scored at (the left-aligned one with ``normalize=True``).
+        ref: ``(covered, channels)`` float32 REF probabilities, + strand genome order: row ``i``
+            is genome position ``start0 + i`` (``covered = 2·D + 1``).
+        alt: ``(covered, channels)`` ALT probabilities aligned onto the REF positions as the
+            delta scores use them (float64 for deletions: zero rows at deleted bases).
+        acceptor_channel, donor_channel: the columns holding the acceptor and donor
+            probabilities.
+    """
+
+    gene: GeneRow
+    allele: str
+    start0: int
+    ref: np.ndarray
+    alt: np.ndarray
+    acceptor_channel: int
+    donor_channel: int
+
+
 @dataclass(slots=True)
 class RecordAnnotation:
-    """The INFO entries of one record and, when it got no numeric score, the reason."""
+    """The INFO entries of one record and, when it got no numeric score, the reason.
+
+    Attributes:
+        entries: INFO entries (``ALLELE|SYMBOL|DS_AG|...``, or the transcript format), ALT-major
+            then annotation-row order.
+        skip: why the record got no numeric score, or None.
+        raw_entries: with ``raw_scores=True``, one ``ALLELE|SYMBOL|DS_AG_REF|DS_AG_ALT|...``
+            entry per entry of :attr:`entries`, same order (see :func:`format_raw_entry`);
+            empty otherwise.
+        tracks: with ``keep_tracks=True``, one :class:`EntryTracks` per entry of
+            :attr:`entries` (None for ``.`` entries); empty otherwise.
+        not_normalized: the record's alleles are not left-aligned and parsimonious against the
+            FASTA (:func:`rnatools.scoring.variants.normalize_alleles`); checked for records that
+            pass the shared checks.
+    """
 
     entries: list[str] = field(default_factory=list)
     skip: SkipReason | None = None
+    raw_entries: list[str] = field(default_factory=list)
+    tracks: list[EntryTracks | None] = field(default_factory=list)
+    not_normalized: bool = False
 
 
 class DeltaScores(NamedTuple):
@@ -144,25 +198,35 @@ def align_alt_track(alt_track: np.ndarray, ref_length: int, alt_length: int) -> 
     """Put an ALT track on the REF track's positions.
 
     Args:
-        alt_track: ``(covered - ref_length + alt_length, 3)`` float32 ALT probabilities.
-        ref_length, alt_length: allele lengths in nt (not both > 1).
+        alt_track: ``(covered - ref_length + alt_length, channels)`` float32 ALT probabilities;
+            row ``covered // 2`` is the first ALT base.
+        ref_length, alt_length: allele lengths in nt.
 
     Returns:
-        ``(covered, 3)``: for a deletion, ``ref_length - 1`` rows of zeros inserted right after
-        the anchor base (the result is float64, as in SpliceAI 1.3.1, whose zeros are float64 and
-        so make its deletion deltas float64); for an insertion, the rows of the inserted bases
-        collapsed into their per-channel maximum at the anchor (float32); SNVs unchanged.
+        ``(covered, channels)``. With ``k = alt_length`` and ``m = ref_length``
+        (``docs/spliceai-scoring.md``, "Indel alignment"):
+
+        * ``k == m`` (SNVs, equal-length MNVs): unchanged, base for base;
+        * ``k < m`` (deletions, shortening delins): the first ``k`` ALT rows face the first
+          ``k`` REF bases and ``m - k`` rows of zeros the deleted ones; the result is float64,
+          as in SpliceAI 1.3.1, whose zeros are float64 and so make its deletion deltas
+          float64 (for ``k == 1`` this is SpliceAI's deletion rule);
+        * ``k > m`` (insertions, lengthening delins): the first ``m - 1`` ALT rows face the
+          first ``m - 1`` REF bases, and the rows of the last REF base and the inserted bases
+          are collapsed into their per-channel maximum (float32; for ``m == 1`` this is
+          SpliceAI's insertion rule).
     """
     covered = alt_track.shape[0] - alt_length + ref_length
     center = covered // 2
-    if ref_length > 1 and alt_length == 1:
-        zeros = np.zeros((ref_length - 1, alt_track.shape[1]), dtype=np.float64)
-        return np.concatenate(
-            [alt_track[: center + 1], zeros, alt_track[center + 1 :]], axis=0, dtype=np.float64
-        )
-    if ref_length == 1 and alt_length > 1:
-        collapsed = alt_track[center : center + alt_length].max(axis=0, keepdims=True)
-        return np.concatenate([alt_track[:center], collapsed, alt_track[center + alt_length :]])
+    if alt_length < ref_length:
+        kept = center + alt_length
+        zeros = np.zeros((ref_length - alt_length, alt_track.shape[1]), dtype=np.float64)
+        return np.concatenate([alt_track[:kept], zeros, alt_track[kept:]], axis=0, dtype=np.float64)
+    if alt_length > ref_length:
+        first = center + ref_length - 1  # the last REF base, followed by the inserted bases
+        last = center + alt_length
+        collapsed = alt_track[first:last].max(axis=0, keepdims=True)
+        return np.concatenate([alt_track[:first], collapsed, alt_track[last:]])
     return alt_track
 
 
@@ -223,6 +287,96 @@ def format_entry(alt: str, gene: str, scores: DeltaScores | None) -> str:
     return f"{alt}|{gene}|{values}|{positions}"
 
 
+def format_transcript_entry(
+    alt: str, gene: str, transcript: str, priority: str, scores: DeltaScores | None
+) -> str:
+    """``ALT|SYMBOL|TRANSCRIPT|PRIORITY|DS_AG|DS_AL|DS_DG|DS_DL|DP_AG|DP_AL|DP_DG|DP_DL``:
+    :func:`format_entry` with the transcript id and its priority
+    (:func:`rnatools.io.transcripts.priority`) after the symbol."""
+    gene_entry = format_entry(alt, gene, scores)
+    rest = gene_entry[len(alt) + len(gene) + 2 :]
+    return f"{alt}|{gene}|{transcript}|{priority}|{rest}"
+
+
+RAW_DECIMALS = 3
+"""Decimals of the REF/ALT probabilities in raw entries (``0.950`` → ``0.050``; a probability
+below 0.0005 prints as ``0.000``)."""
+
+
+class RawScores(NamedTuple):
+    """REF and ALT probability at each of the four delta positions (probabilities)."""
+
+    acceptor_gain_ref: float
+    acceptor_gain_alt: float
+    acceptor_loss_ref: float
+    acceptor_loss_alt: float
+    donor_gain_ref: float
+    donor_gain_alt: float
+    donor_loss_ref: float
+    donor_loss_alt: float
+
+
+def raw_scores(
+    ref_track: np.ndarray,
+    alt_track: np.ndarray,
+    scores: DeltaScores,
+    *,
+    channels: tuple[int, int],
+) -> RawScores:
+    """The REF and ALT probabilities behind ``scores``.
+
+    Args:
+        ref_track, alt_track: the ``(covered, channels)`` tracks :func:`delta_scores` compared
+            (``alt_track`` already aligned; its zero rows at deleted bases give ALT = 0).
+        scores: their delta scores; positions are read relative to the centre row (unshifted).
+        channels: ``(acceptor, donor)`` channel indices.
+
+    Returns:
+        Unmasked probabilities at ``DP_AG``, ``DP_AL`` (acceptor channel), ``DP_DG``, ``DP_DL``
+        (donor channel).
+    """
+    center = ref_track.shape[0] // 2
+    acceptor, donor = channels
+    values: list[float] = []
+    for position, channel in zip(scores[4:], (acceptor, acceptor, donor, donor), strict=True):
+        row = center + position
+        values.append(float(ref_track[row, channel]))
+        values.append(float(alt_track[row, channel]))
+    return RawScores(*values)
+
+
+def format_raw_entry(alt: str, gene: str, raw: RawScores | None) -> str:
+    """``ALT|GENE|DS_AG_REF|DS_AG_ALT|DS_AL_REF|DS_AL_ALT|DS_DG_REF|DS_DG_ALT|DS_DL_REF|
+    DS_DL_ALT`` with :data:`RAW_DECIMALS` decimals (``.`` in every value when None)."""
+    if raw is None:
+        return f"{alt}|{gene}|" + "|".join(["."] * 8)
+    return f"{alt}|{gene}|" + "|".join(format(value, f".{RAW_DECIMALS}f") for value in raw)
+
+
+def raw_header_line(prefix: str = "SpliceAI") -> str:
+    """The ``##INFO`` line of the raw-score key ``{prefix}_RAW`` (``SpliceAI_RAW``,
+    ``OpenSpliceAI_RAW``)."""
+    return (
+        f'##INFO=<ID={prefix}_RAW,Number=.,Type=String,Description="{prefix} REF and ALT '
+        f"probabilities at the four delta positions of each {prefix} entry, same order "
+        f"(unmasked, {RAW_DECIMALS} decimals; ALT is 0 at a deleted base). Format: "
+        "ALLELE|SYMBOL|DS_AG_REF|DS_AG_ALT|DS_AL_REF|DS_AL_ALT|DS_DG_REF|DS_DG_ALT|DS_DL_REF|"
+        'DS_DL_ALT">'
+    )
+
+
+def transcript_header_line(key: str = "SpliceAI_TX") -> str:
+    """The ``##INFO`` line of a per-transcript key (``SpliceAI_TX``, ``OpenSpliceAI_TX``)."""
+    model = key[: -len("_TX")] if key.endswith("_TX") else key
+    return (
+        f'##INFO=<ID={key},Number=.,Type=String,Description="{model} delta scores (DS) and '
+        "delta positions (DP) for acceptor gain (AG), acceptor loss (AL), donor gain (DG) and "
+        "donor loss (DL) per transcript; PRIORITY is MANE_Select, MANE_Plus_Clinical, canonical "
+        "or other. Format: ALLELE|SYMBOL|TRANSCRIPT|PRIORITY|DS_AG|DS_AL|DS_DG|DS_DL|DP_AG|"
+        'DP_AL|DP_DG|DP_DL">'
+    )
+
+
 def mask_outside_transcript(sequence: str, start0: int, gene: GeneRow) -> str:
     """``sequence`` (genome ``[start0, start0 + len)``) with bases outside the transcript as N."""
     return mask_outside_range(sequence, start0, gene.tx_start0, gene.tx_end0)
@@ -236,9 +390,11 @@ def mask_outside_transcript(sequence: str, start0: int, gene: GeneRow) -> str:
 class _Job:
     record: int
     gene: GeneRow
-    alt: str
-    pos0: int
+    alt: str  # as written in the VCF (the entry's ALLELE)
+    pos0: int  # where the allele is scored (left-aligned with normalize=True)
     ref_length: int
+    alt_bases: str  # the scored ALT, upper case
+    shift: int  # pos0 − the record's pos0: added to the delta positions
     alt_window: str  # gene-masked window with ALT substituted, + strand
     entry_slot: int  # index into the record's entries list
     alt_output: np.ndarray | None = None  # (covered - ref_length + alt_length, 3), + strand
@@ -263,6 +419,10 @@ class _ModelInput:
     output: np.ndarray | None = None  # (length, 3), + strand order
 
 
+EntryFormat = Literal["gene", "transcript"]
+ENTRY_FORMATS: tuple[str, ...] = ("gene", "transcript")
+
+
 class DeltaScorer:
     """Scores blocks of VCF records with one splice-site model; reuses reference tracks.
 
@@ -270,7 +430,8 @@ class DeltaScorer:
         model: the splice-site model (:class:`~rnatools.models.base.SpliceModel` with acceptor
             and donor channels), e.g. ``load_model("spliceai", engine=engine)``.
         fasta: the reference genome.
-        genes: the annotation table.
+        genes: the annotation table: one row per gene, or per transcript
+            (:func:`rnatools.io.transcripts.transcript_table`).
         options: distance, masking, contig-end padding.
         engine: runs the model (default: fp32 on the CPU).
         batch_size: most windows per model call.
@@ -278,8 +439,28 @@ class DeltaScorer:
             default ``batch_size ×`` :data:`BATCH_NT_PER_WINDOW`.
         chunk_length: longest reference chunk, in output positions.
         incremental: score SNVs through the model's incremental capability when it has one
-            (sharing the reference chunk's activations); indels, and every ALT when False, run
-            whole ALT windows.
+            (sharing the reference chunk's activations); indels, MNVs, and every ALT when False,
+            run whole ALT windows.
+        keep_tracks: fill :attr:`RecordAnnotation.tracks` with the REF and aligned ALT tracks of
+            every scored entry (:class:`EntryTracks`).
+        raw_scores: fill :attr:`RecordAnnotation.raw_entries` (:func:`format_raw_entry`).
+        score_mnv: score ALTs with ``len(REF) > 1`` and ``len(ALT) > 1`` (MNVs, delins) instead
+            of writing ``.`` entries (:func:`align_alt_track` gives the rule).
+        normalize: score each ALT in its left-aligned, parsimonious form
+            (:func:`rnatools.scoring.variants.normalize_alleles` on REF and that ALT); the entry
+            keeps the ALT as written and its delta positions count from the record's POS.
+        entry_format: ``"gene"`` (``ALLELE|SYMBOL|DS_AG|...``, the SpliceAI key) or
+            ``"transcript"`` (``ALLELE|SYMBOL|TRANSCRIPT|PRIORITY|DS_AG|...``, the ``*_TX`` key:
+            :func:`format_transcript_entry`).
+
+    Attributes:
+        not_normalized: records so far whose alleles are not left-aligned and parsimonious
+            (counted whether ``normalize`` is on or not; see
+            :attr:`RecordAnnotation.not_normalized`).
+        model_windows: model windows run so far (for benchmarks).
+
+    Raises:
+        UsageError: an unknown ``entry_format`` (parameter ``entry_format``).
     """
 
     def __init__(
@@ -294,7 +475,17 @@ class DeltaScorer:
         max_batch_nt: int | None = None,
         chunk_length: int = 10_000,
         incremental: bool = True,
+        keep_tracks: bool = False,
+        raw_scores: bool = False,
+        score_mnv: bool = False,
+        normalize: bool = False,
+        entry_format: EntryFormat = "gene",
     ):
+        if entry_format not in ENTRY_FORMATS:
+            raise UsageError(
+                f"entry_format must be one of {', '.join(ENTRY_FORMATS)}, got {entry_format!r}",
+                parameter="entry_format",
+            )
         self.model = model
         self.fasta = fasta
         self.genes = genes
@@ -307,9 +498,55 @@ class DeltaScorer:
         self.chunk_length = chunk_length
         self.incremental = model.incremental if incremental else None
         self.channels = model.splice_site_channels
+        self.keep_tracks = keep_tracks
+        self.raw_scores = raw_scores
+        self.score_mnv = score_mnv
+        self.normalize = normalize
+        self.entry_format = entry_format
         self.model_windows = 0  # windows run so far (for benchmarks)
+        self.not_normalized = 0
+
+    # -- entries ----------------------------------------------------------------------------
+    def _entry(self, alt: str, gene: GeneRow, scores: DeltaScores | None) -> str:
+        if self.entry_format == "transcript":
+            return format_transcript_entry(
+                alt, gene.name, gene.transcript_id or gene.name, priority(gene), scores
+            )
+        return format_entry(alt, gene.name, scores)
+
+    def _unscored_entry(self, annotation: RecordAnnotation, alt: str, gene: GeneRow) -> None:
+        annotation.entries.append(self._entry(alt, gene, None))
+        if self.raw_scores:
+            annotation.raw_entries.append(format_raw_entry(alt, gene.name, None))
+        if self.keep_tracks:
+            annotation.tracks.append(None)
 
     # -- planning ---------------------------------------------------------------------------
+    def _scored_forms(
+        self, chrom: str, pos0: int, ref: str, alts: Sequence[str], annotation: RecordAnnotation
+    ) -> dict[str, tuple[int, str, str]]:
+        """``alt -> (pos0, REF, ALT)`` to score for each sequence ALT (upper case), and the
+        record's normalisation check."""
+        sequence_alts = [
+            alt for alt in alts if is_scorable_allele(alt) and not is_ambiguous_allele(alt)
+        ]
+        if not sequence_alts:
+            return {}
+        upper = [alt.upper() for alt in sequence_alts]
+        if not is_normalized(self.fasta, chrom, pos0, (ref, *upper)):
+            annotation.not_normalized = True
+            self.not_normalized += 1
+        forms: dict[str, tuple[int, str, str]] = {}
+        for alt, alt_upper in zip(sequence_alts, upper, strict=True):
+            if self.normalize:
+                form_pos0, (form_ref, form_alt) = normalize_alleles(
+                    self.fasta, chrom, pos0, (ref, alt_upper)
+                )
+                forms[alt] = (form_pos0, form_ref, form_alt)
+            else:
+                forms[alt] = (pos0, ref, alt_upper)
+        return forms
+
     def _plan(self, index: int, variant: Variant, jobs: list[_Job]) -> RecordAnnotation:
         options = self.options
         annotation = RecordAnnotation()
@@ -320,15 +557,19 @@ class DeltaScorer:
             annotation.skip = _PLAN_SKIPS[planned]
             return annotation
         pos0, ref_length = planned.pos0, len(planned.ref)
+        forms = self._scored_forms(variant.chrom, pos0, planned.ref, planned.alts, annotation)
         half = options.window(self.model.context) // 2
-        window_start0 = pos0 - half
-        window_end0 = pos0 + half + 1
+        scored_positions = {pos0, *(form[0] for form in forms.values())}
         if (
-            window_start0 < 0 or window_end0 > planned.contig_length
+            min(scored_positions) - half < 0
+            or max(scored_positions) + half + 1 > planned.contig_length
         ) and not options.pad_contig_ends:
             annotation.skip = SkipReason.NEAR_CONTIG_END
             return annotation
-        if ref_length > 2 * options.max_distance:
+        longest_ref = ref_length
+        if self.normalize and forms:
+            longest_ref = max(len(form[1]) for form in forms.values())
+        if longest_ref > 2 * options.max_distance:
             annotation.skip = SkipReason.REF_TOO_LONG
             return annotation
         scored = 0
@@ -339,23 +580,32 @@ class DeltaScorer:
                 continue
             if not is_scorable_allele(alt):
                 continue
+            form_pos0, form_ref, form_alt = forms[alt]
             for gene in planned.targets:
-                if ref_length > 1 and len(alt) > 1:
-                    annotation.entries.append(format_entry(alt, gene.name, None))
+                if len(form_ref) > 1 and len(form_alt) > 1 and not self.score_mnv:
+                    self._unscored_entry(annotation, alt, gene)
                     continue
-                masked = self._masked_window(variant.chrom, window_start0, window_end0, gene)
+                masked = self._masked_window(
+                    variant.chrom, form_pos0 - half, form_pos0 + half + 1, gene
+                )
                 jobs.append(
                     _Job(
                         record=index,
                         gene=gene,
                         alt=alt,
-                        pos0=pos0,
-                        ref_length=ref_length,
-                        alt_window=masked[:half] + alt.upper() + masked[half + ref_length :],
+                        pos0=form_pos0,
+                        ref_length=len(form_ref),
+                        alt_bases=form_alt,
+                        shift=form_pos0 - pos0,
+                        alt_window=masked[:half] + form_alt + masked[half + len(form_ref) :],
                         entry_slot=len(annotation.entries),
                     )
                 )
                 annotation.entries.append("")  # filled in once the model has run
+                if self.raw_scores:
+                    annotation.raw_entries.append("")
+                if self.keep_tracks:
+                    annotation.tracks.append(None)
                 scored += 1
         if not scored:
             if annotation.entries:
@@ -438,9 +688,9 @@ class DeltaScorer:
         assert self.incremental is not None
         distance = self.options.max_distance
         context_start0 = chunk.start0 - self.model.context
-        snvs = [job for job in chunk.jobs if job.ref_length == 1 and len(job.alt) == 1]
+        snvs = [job for job in chunk.jobs if job.ref_length == 1 and len(job.alt_bases) == 1]
         centers = [job.pos0 - context_start0 for job in snvs]
-        bases = [job.alt.upper() for job in snvs]
+        bases = [job.alt_bases for job in snvs]
         if chunk.gene.strand == "-":
             sequence = reverse_complement(sequence)
             centers = [len(sequence) - 1 - center for center in centers]
@@ -454,6 +704,39 @@ class DeltaScorer:
         chunk.track = reference
         for job, track in zip(snvs, alternatives, strict=True):
             job.alt_output = track
+
+    def _score(self, job: _Job, chunk: _Chunk, annotation: RecordAnnotation) -> None:
+        """Fill the entry (and raw entry, tracks) of ``job`` from its chunk's REF track."""
+        assert chunk.track is not None
+        distance = self.options.max_distance
+        first = job.pos0 - distance - chunk.start0
+        ref_track = chunk.track[first : first + self.options.covered]
+        assert job.alt_output is not None
+        alt_track = align_alt_track(job.alt_output, job.ref_length, len(job.alt_bases))
+        boundary = job.gene.nearest_boundary(job.pos0 + 1) if self.options.mask else None
+        scores = delta_scores(ref_track, alt_track, boundary, channels=self.channels)
+        written = scores
+        if job.shift:
+            written = scores._replace(
+                acceptor_gain_position=scores.acceptor_gain_position + job.shift,
+                acceptor_loss_position=scores.acceptor_loss_position + job.shift,
+                donor_gain_position=scores.donor_gain_position + job.shift,
+                donor_loss_position=scores.donor_loss_position + job.shift,
+            )
+        annotation.entries[job.entry_slot] = self._entry(job.alt, job.gene, written)
+        if self.raw_scores:
+            raw = raw_scores(ref_track, alt_track, scores, channels=self.channels)
+            annotation.raw_entries[job.entry_slot] = format_raw_entry(job.alt, job.gene.name, raw)
+        if self.keep_tracks:
+            annotation.tracks[job.entry_slot] = EntryTracks(
+                gene=job.gene,
+                allele=job.alt,
+                start0=job.pos0 - distance,
+                ref=np.array(ref_track, copy=True),
+                alt=np.array(alt_track, copy=True),
+                acceptor_channel=self.channels[0],
+                donor_channel=self.channels[1],
+            )
 
     # -- public -----------------------------------------------------------------------------
     def annotate(self, variants: Sequence[Variant]) -> list[RecordAnnotation]:
@@ -485,33 +768,33 @@ class DeltaScorer:
                 owner.track = item.output
             else:
                 owner.alt_output = item.output
-        distance = self.options.max_distance
         for chunk in chunks:
-            assert chunk.track is not None
             for job in chunk.jobs:
-                first = job.pos0 - distance - chunk.start0
-                ref_track = chunk.track[first : first + self.options.covered]
-                assert job.alt_output is not None
-                alt_track = align_alt_track(job.alt_output, job.ref_length, len(job.alt))
-                boundary = job.gene.nearest_boundary(job.pos0 + 1) if self.options.mask else None
-                scores = delta_scores(ref_track, alt_track, boundary, channels=self.channels)
-                annotations[job.record].entries[job.entry_slot] = format_entry(
-                    job.alt, job.gene.name, scores
-                )
+                self._score(job, chunk, annotations[job.record])
         return annotations
 
 
 __all__ = [
+    "ENTRY_FORMATS",
     "MAX_DISTANCE_LIMIT",
+    "RAW_DECIMALS",
     "DeltaOptions",
     "DeltaScorer",
     "DeltaScores",
+    "EntryFormat",
+    "EntryTracks",
+    "RawScores",
     "RecordAnnotation",
     "SkipReason",
     "Variant",
     "align_alt_track",
     "delta_scores",
     "format_entry",
+    "format_raw_entry",
+    "format_transcript_entry",
     "is_scorable_allele",
     "mask_outside_transcript",
+    "raw_header_line",
+    "raw_scores",
+    "transcript_header_line",
 ]

@@ -130,12 +130,87 @@ def plan_variant(
     return PlannedVariant(pos0, ref, tuple(variant.alts), targets, length)
 
 
+# ---------------------------------------------------------------------------------------------
+# Left-alignment and trimming (variant normalisation)
+
+_LEFT_FETCH = 64  # nt read from the reference at a time while shifting left
+
+
+def normalize_alleles(
+    reference: ReferenceSource, chrom: str, pos0: int, alleles: Sequence[str]
+) -> tuple[int, tuple[str, ...]]:
+    """Left-align and trim alleles against the reference (the vt / ``bcftools norm`` rule).
+
+    The algorithm of Tan, Abecasis and Kang, *Unified representation of genetic variants*,
+    Bioinformatics 31:2202 (2015), doi:10.1093/bioinformatics/btv112 (Algorithm 1), on the
+    alleles of one record (REF first):
+
+    1. repeat until nothing changes: if every allele ends with the same nucleotide, drop it
+       from every allele; then, if an allele is empty, prepend the reference base before the
+       alleles to every allele (the position moves one nt left);
+    2. while every allele is at least 2 nt long and all start with the same nucleotide, drop it
+       from every allele (the position moves one nt right).
+
+    At the contig start (``pos0 == 0``) a last base that would leave an allele empty is kept,
+    since there is no base to prepend. Alleles compare case-insensitively and come back upper
+    case. A record with fewer than two distinct alleles (``REF == ALT``) is returned unchanged
+    (upper case): it has no normal form.
+
+    Args:
+        reference: the FASTA (``fetch(chrom, start0, end0)``).
+        chrom: contig as the reference knows it.
+        pos0: 0-based position of the first base of the alleles.
+        alleles: REF then the ALT alleles, each A/C/G/T/N letters (no symbolic alleles).
+
+    Returns:
+        ``(pos0, alleles)``: the normalised 0-based position and alleles (same order).
+    """
+    current = [allele.upper() for allele in alleles]
+    if len(set(current)) < 2:
+        return pos0, tuple(current)
+    left = ""  # reference bases just before pos0, fetched in blocks
+    changed = True
+    while changed:
+        changed = False
+        if (
+            all(current)
+            and len({allele[-1] for allele in current}) == 1
+            and not (pos0 == 0 and any(len(allele) == 1 for allele in current))
+        ):
+            current = [allele[:-1] for allele in current]
+            changed = True
+        if not all(current):
+            if not left:
+                start0 = max(0, pos0 - _LEFT_FETCH)
+                left = reference.fetch(chrom, start0, pos0).upper()
+            base, left = left[-1], left[:-1]
+            current = [base + allele for allele in current]
+            pos0 -= 1
+            changed = True
+    while all(len(allele) >= 2 for allele in current) and len({a[0] for a in current}) == 1:
+        current = [allele[1:] for allele in current]
+        pos0 += 1
+    return pos0, tuple(current)
+
+
+def is_normalized(
+    reference: ReferenceSource, chrom: str, pos0: int, alleles: Sequence[str]
+) -> bool:
+    """Whether the alleles (REF first) at ``pos0`` are left-aligned and parsimonious, i.e.
+    :func:`normalize_alleles` leaves position and alleles as they are (case-insensitively).
+    SNVs always are; checking a normalised indel reads no reference base."""
+    new_pos0, normal = normalize_alleles(reference, chrom, pos0, alleles)
+    return new_pos0 == pos0 and list(normal) == [allele.upper() for allele in alleles]
+
+
 __all__ = [
     "PlanSkip",
     "PlannedVariant",
     "ReferenceSource",
     "Variant",
     "is_ambiguous_allele",
+    "is_normalized",
     "is_scorable_allele",
+    "normalize_alleles",
     "plan_variant",
 ]
