@@ -21,11 +21,17 @@ from rnatools.cli.annotate_options import (
     LMStrandOption,
     LMWeightsOption,
     LMWindowOption,
+    MaxScoreOption,
     ModelOption,
+    NormalizeOption,
     PrecomputedOnlyOption,
     PrecomputedOption,
     PrecomputedSettingsOption,
+    RawScoresOption,
+    ScoreMnvOption,
     SkipReportOption,
+    TranscriptsChoice,
+    TranscriptsOption,
     parse_models,
     parse_weights,
 )
@@ -75,6 +81,9 @@ def summary_line(summary: AnnotateSummary) -> str:
             if path not in ("hits", "misses")
         )
         work.append(f"{key} precomputed: {counts['hits']} found ({files}), {counts['misses']} not")
+    for key, count in summary.not_normalized.items():
+        if count:
+            work.append(f"{key}: {count} records not left-aligned (not_normalized)")
     replaced = f"; replaced {summary.replaced} old entries" if summary.replaced else ""
     return (
         f"rnatools annotate: {summary.records} records in {summary.elapsed_s:.1f} s "
@@ -183,6 +192,11 @@ def register(app: typer.Typer) -> None:
         precomputed: PrecomputedOption = None,
         precomputed_settings: PrecomputedSettingsOption = None,
         precomputed_only: PrecomputedOnlyOption = False,
+        transcripts: TranscriptsOption = TranscriptsChoice.gene,
+        raw_scores: RawScoresOption = False,
+        score_mnv: ScoreMnvOption = False,
+        normalize: NormalizeOption = False,
+        max_score: MaxScoreOption = False,
     ) -> None:
         from rnatools.pipelines.annotate import AnnotateSettings
 
@@ -220,5 +234,10 @@ def register(app: typer.Typer) -> None:
                 precomputed=tuple(precomputed or ()),
                 precomputed_settings=precomputed_settings,
                 precomputed_only=precomputed_only,
+                transcripts=transcripts.value,
+                raw_scores=raw_scores,
+                score_mnv=score_mnv,
+                normalize=normalize,
+                max_score=max_score,
             )
         )

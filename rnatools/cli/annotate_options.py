@@ -192,3 +192,58 @@ PrecomputedOnlyOption = Annotated[
         "entry and are counted as not_precomputed (what VEP's plugin does silently).",
     ),
 ]
+
+
+class TranscriptsChoice(str, Enum):
+    gene = "gene"
+    canonical = "canonical"
+    mane = "mane"
+    all = "all"
+
+
+TranscriptsOption = Annotated[
+    TranscriptsChoice,
+    typer.Option(
+        "--transcripts",
+        help="gene: one entry per gene (SpliceAI's rows; the SpliceAI key is always this). "
+        "canonical, mane (MANE Select and MANE Plus Clinical) or all (every transcript holding "
+        "the variant): also write SpliceAI_TX=ALLELE|SYMBOL|TRANSCRIPT|PRIORITY|DS_AG|...|DP_DL "
+        "(OpenSpliceAI_TX likewise), each transcript's window N-padded outside that transcript "
+        "and masked with its exons. Needs a GTF/GFF3 -a.",
+    ),
+]
+RawScoresOption = Annotated[
+    bool,
+    typer.Option(
+        "--raw-scores",
+        help="Also write SpliceAI_RAW=ALLELE|SYMBOL|DS_AG_REF|DS_AG_ALT|...|DS_DL_ALT: the REF "
+        "and ALT probabilities at the four delta positions (3 decimals), so 0.95->0.05 and "
+        "0.15->0.05 can be told apart. Entries copied from --precomputed files have none.",
+    ),
+]
+ScoreMnvOption = Annotated[
+    bool,
+    typer.Option(
+        "--score-mnv",
+        help="Score MNVs and delins (REF and ALT both longer than 1 nt) instead of writing '.' "
+        "(SpliceAI 1.3.1): equal lengths base for base, others aligned like the indel of the "
+        "same length difference (docs/spliceai-scoring.md).",
+    ),
+]
+NormalizeOption = Annotated[
+    bool,
+    typer.Option(
+        "--normalize",
+        help="Score each indel in its left-aligned, trimmed form (bcftools norm's rule) so "
+        "equivalent representations get equal scores; the record is written as it came. "
+        "Records that are not normalised are counted either way (not_normalized).",
+    ),
+]
+MaxScoreOption = Annotated[
+    bool,
+    typer.Option(
+        "--max-score",
+        help="Also write SpliceAI_DS_max (OpenSpliceAI_DS_max, Pangolin_max = max |change|): "
+        "the largest score over the record's alleles and genes, a single field to filter on.",
+    ),
+]

@@ -77,6 +77,24 @@ SPLICEAI_INFO_HEADER = (
 """The header line SpliceAI 1.3.1 adds (byte-identical, so outputs compare equal)."""
 
 
+def max_header_line(key: str, source: str) -> str:
+    """The ``##INFO`` line of a max-score key (``SpliceAI_DS_max``, ``Pangolin_max``).
+
+    Args:
+        key: the INFO key written.
+        source: the INFO key whose entries it summarises.
+    """
+    what = (
+        "the largest absolute change of P(splice), max(|GAIN|, |LOSS|),"
+        if source.startswith("Pangolin")
+        else "the largest delta score (DS_AG, DS_AL, DS_DG, DS_DL)"
+    )
+    return (
+        f'##INFO=<ID={key},Number=1,Type=Float,Description="rnatools: {what} over the '
+        f'alleles and genes of {source}; absent when none is scored">'
+    )
+
+
 def delta_info_header(key: str, model: str) -> str:
     """The ``##INFO`` line of a SpliceAI-format key written by another splice-site model.
 

@@ -45,12 +45,14 @@ from rnatools.errors import InputError, MissingWeightsError, UsageError
 from rnatools.io.atomic import atomic_output, check_output_folder
 from rnatools.io.fasta import Fasta
 from rnatools.io.gene_table import GeneTable, load_gene_table
+from rnatools.io.transcripts import TRANSCRIPT_MODES, transcript_table
 from rnatools.io.vcf import (
     SPLICEAI_INFO_HEADER,
     MalformedRecord,
     VcfWriter,
     check_index,
     delta_info_header,
+    max_header_line,
     open_vcf,
     shorten,
 )
@@ -61,7 +63,10 @@ from rnatools.scoring.delta import (
     DeltaOptions,
     DeltaScorer,
     SkipReason,
+    raw_header_line,
+    transcript_header_line,
 )
+from rnatools.scoring.entries import max_score
 from rnatools.scoring.lm_variants import (
     LM_INFO_KEY,
     LMVariantOptions,
@@ -162,6 +167,15 @@ class AnnotateSettings:
         precomputed_only: run no model: records not found get no entry (``not_precomputed``).
         write_settings: record the run's settings in the output header
             (``##rnatools_settings``; the drop-in ``spliceai`` command leaves them out).
+        raw_scores: also write ``<KEY>_RAW``: the REF and ALT probability at each of the four
+            delta positions (SpliceAI-format keys).
+        score_mnv: score MNVs and delins (``docs/spliceai-scoring.md``) instead of ``.``.
+        normalize: score each indel's left-aligned, trimmed form (the record is written as
+            it came); records that are not normalised are counted either way.
+        transcripts: ``gene`` (one entry per gene, SpliceAI's rows), or ``canonical``,
+            ``mane``, ``all``: also ``<KEY>_TX`` entries per transcript (GTF/GFF3 only).
+        max_score: also write ``<KEY>_DS_max`` (``Pangolin_max``): the largest score of the
+            record's entries.
 
     Raises:
         UsageError: a value out of range; ``parameter`` names the field.
@@ -198,6 +212,11 @@ class AnnotateSettings:
     precomputed_settings: str | None = None
     precomputed_only: bool = False
     write_settings: bool = True
+    raw_scores: bool = False
+    score_mnv: bool = False
+    normalize: bool = False
+    transcripts: str = "gene"
+    max_score: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "regions", tuple(self.regions or ()))
@@ -248,6 +267,11 @@ class AnnotateSettings:
                 "out of the models or drop the lookup-only option",
                 parameter="precomputed_only",
             )
+        if self.transcripts not in TRANSCRIPT_MODES:
+            raise UsageError(
+                f"expected one of {', '.join(TRANSCRIPT_MODES)}, got {self.transcripts!r}",
+                parameter="transcripts",
+            )
         if self.precomputed_settings is not None and not self.precomputed:
             raise UsageError("needs precomputed files", parameter="precomputed_settings")
         if self.lm_strand not in (None, "+", "-"):
@@ -267,6 +291,8 @@ class AnnotateSummary:
             (SpliceBERT).
         precomputed: per INFO key looked up in precomputed files: ``hits``, ``misses`` and
             the hits of each file (by path).
+        not_normalized: per SpliceAI-format key, records whose alleles are not left-aligned
+            and parsimonious against the FASTA.
         lm_snv_scores: distinct SpliceBERT SNV scores computed (None without SpliceBERT).
         elapsed_s: wall-clock seconds from opening the inputs to the finished output.
         output: the output name as given (``-`` = standard output).
@@ -289,6 +315,7 @@ class AnnotateSummary:
     scored: int = 0
     work: dict[str, int] = field(default_factory=dict)
     precomputed: dict[str, dict[str, int]] = field(default_factory=dict)
+    not_normalized: dict[str, int] = field(default_factory=dict)
 
 
 class _Sink:
@@ -387,12 +414,15 @@ class _Sink:
             self.known_contig += 1
         else:
             self.unknown_contigs[record.chrom] += 1
-        reasons = [
-            annotator.reason(outcome.skip.value)
+        pairs = [
+            (annotator, outcome)
             for annotator, outcome in zip(self.annotators, outcomes, strict=True)
-            if outcome is not None and outcome.skip is not None
+            if annotator.reports_skips and outcome is not None
         ]
-        if any(outcome is not None and outcome.skip is None for outcome in outcomes):
+        reasons = [
+            annotator.reason(outcome.skip.value) for annotator, outcome in pairs if outcome.skip
+        ]
+        if any(outcome.skip is None for _, outcome in pairs):
             self.scored += 1
         if record.alts and self.fasta.has(record.chrom):
             self.checked += 1
@@ -485,14 +515,26 @@ class _Annotator:
     work_attribute: str = "model_windows"
     scorer: Any = None
     lookup: Any = None  # PrecomputedScores, when files were given
+    reports_skips: bool = True  # False for per-transcript keys (the gene key reports them)
+    raw_key: str | None = None  # <KEY>_RAW, from the outcomes' raw_entries
+    max_key: str | None = None  # <KEY>_DS_max / Pangolin_max
+    targets: Callable[[Variant], list[str]] | None = None  # gene labels, when not names
 
     def reason(self, value: str) -> str:
         """The skip reason as reported: the model's prefix + ``value``."""
         return self.prefix + value
 
-    def info(self, outcome: Any) -> dict[str, tuple[str, ...] | None]:
+    def info(self, outcome: Any) -> dict[str, tuple | None]:
         """INFO values of this annotator's keys for one record (None = key absent)."""
-        return {self.key: tuple(outcome.entries) if outcome and outcome.entries else None}
+        entries = tuple(outcome.entries) if outcome and outcome.entries else None
+        info = {self.key: entries}
+        if self.raw_key is not None:
+            raw = getattr(outcome, "raw_entries", None)
+            info[self.raw_key] = tuple(raw) if raw else None
+        if self.max_key is not None:
+            best = max_score(self.key, entries) if entries else None
+            info[self.max_key] = None if best is None else (round(best, 2),)
+        return info
 
     def work(self) -> int:
         """Model work done so far (windows, or SNV scores for SpliceBERT)."""
@@ -524,34 +566,77 @@ def _weights(settings: AnnotateSettings, name: str) -> str | Path | None:
     return settings.weights if name == first_splice else None
 
 
-def _delta_annotator(
+def _delta_annotators(
     settings: AnnotateSettings, name: str, engine: Engine, fasta: Fasta, genes: GeneTable
-) -> _Annotator:
-    """A SpliceAI-format key (SpliceAI, OpenSpliceAI) through the registry and DeltaScorer."""
+) -> list[_Annotator]:
+    """A SpliceAI-format key (SpliceAI, OpenSpliceAI) through the registry and DeltaScorer,
+    and its per-transcript key (``<KEY>_TX``) when ``transcripts`` asks for one."""
     options = DeltaOptions(settings.max_distance, settings.mask, settings.pad_contig_ends)
+    loaded: list = []
 
-    def build() -> DeltaScorer:
-        model = load_model(name, _weights(settings, name), engine=engine)
+    def model():  # one model for the gene and the transcript scorers
+        if not loaded:
+            loaded.append(load_model(name, _weights(settings, name), engine=engine))
+        return loaded[0]
+
+    def scorer(table: GeneTable, **extra) -> DeltaScorer:
         return DeltaScorer(
-            model,
+            model(),
             fasta,
-            genes,
+            table,
             options,
             engine=engine,
             batch_size=settings.batch_size,
             incremental=not settings.full_windows,
+            score_mnv=settings.score_mnv,
+            normalize=settings.normalize,
+            **extra,
         )
 
     key = INFO_KEYS[name]
-    header = SPLICEAI_INFO_HEADER if key == "SpliceAI" else delta_info_header(key, name)
-    return _Annotator(key, name, [header], build, SKIP_PREFIXES[key])
+    headers = [SPLICEAI_INFO_HEADER if key == "SpliceAI" else delta_info_header(key, name)]
+    raw_key = max_key = None
+    if settings.raw_scores:
+        raw_key = f"{key}_RAW"
+        headers.append(raw_header_line(key))
+    if settings.max_score:
+        max_key = f"{key}_DS_max"
+        headers.append(max_header_line(max_key, key))
+    annotators = [
+        _Annotator(
+            key,
+            name,
+            headers,
+            lambda: scorer(genes, raw_scores=settings.raw_scores),
+            SKIP_PREFIXES[key],
+            raw_key=raw_key,
+            max_key=max_key,
+        )
+    ]
+    if settings.transcripts != "gene":
+        table = transcript_table(settings.annotation, settings.transcripts)
+        annotators.append(
+            _Annotator(
+                f"{key}_TX",
+                name,
+                [transcript_header_line(f"{key}_TX")],
+                lambda: scorer(table, entry_format="transcript"),
+                reports_skips=False,
+            )
+        )
+    return annotators
 
 
 def _pangolin_annotator(
     settings: AnnotateSettings, engine: Engine, fasta: Fasta, genes: GeneTable
 ) -> _Annotator:
     """Pangolin's key through the registry and its scorer (``docs/pangolin-scoring.md``)."""
-    from rnatools.scoring.pangolin import PangolinOptions, PangolinScorer, pangolin_info_header
+    from rnatools.scoring.pangolin import (
+        PangolinOptions,
+        PangolinScorer,
+        gene_labels,
+        pangolin_info_header,
+    )
 
     options = PangolinOptions(
         max_distance=settings.max_distance,
@@ -562,11 +647,28 @@ def _pangolin_annotator(
     def build() -> PangolinScorer:
         model = load_model("pangolin", _weights(settings, "pangolin"), engine=engine)
         return PangolinScorer(
-            model, fasta, genes, options, engine=engine, batch_size=settings.batch_size
+            model,
+            fasta,
+            genes,
+            options,
+            engine=engine,
+            batch_size=settings.batch_size,
+            incremental=not settings.full_windows,
         )
 
+    headers = [pangolin_info_header(options)]
+    max_key = None
+    if settings.max_score:
+        max_key = "Pangolin_max"
+        headers.append(max_header_line(max_key, "Pangolin"))
     return _Annotator(
-        "Pangolin", "pangolin", [pangolin_info_header(options)], build, SKIP_PREFIXES["Pangolin"]
+        "Pangolin",
+        "pangolin",
+        headers,
+        build,
+        SKIP_PREFIXES["Pangolin"],
+        max_key=max_key,
+        targets=gene_labels(genes),
     )
 
 
@@ -662,7 +764,7 @@ def run_annotate(
             set_settings_lines(
                 vcf.header,
                 {
-                    annotator.key: _run_settings(settings, annotator.model)
+                    annotator.key: _run_settings(settings, annotator.model, annotator.key)
                     for annotator in annotators
                     if annotator.key != LM_INFO_KEY
                 },
@@ -704,6 +806,11 @@ def run_annotate(
     if warning is not None:
         log.warning(warning)
     work = {annotator.key: annotator.work() for annotator in annotators}
+    not_normalized = {}
+    for annotator in annotators:
+        inner = annotator.scorer.scorer if annotator.lookup is not None else annotator.scorer
+        if annotator.reports_skips and hasattr(inner, "not_normalized"):
+            not_normalized[annotator.key] = inner.not_normalized
     precomputed = {
         annotator.key: annotator.lookup.counts()
         for annotator in annotators
@@ -722,6 +829,7 @@ def run_annotate(
         scored=sink.scored,
         work=work,
         precomputed=precomputed,
+        not_normalized=not_normalized,
     )
 
 
@@ -738,7 +846,7 @@ def _annotators(
         elif name == "pangolin":
             annotators.append(_pangolin_annotator(settings, engine, fasta, genes))
         else:
-            annotators.append(_delta_annotator(settings, name, engine, fasta, genes))
+            annotators.extend(_delta_annotators(settings, name, engine, fasta, genes))
     stated = None
     if settings.precomputed:
         from rnatools.scoring.precomputed import parse_stated_settings
@@ -756,9 +864,10 @@ def _annotators(
             PrecomputedScores(
                 settings.precomputed,
                 annotator.key,
-                _run_settings(settings, annotator.model),
+                _run_settings(settings, annotator.model, annotator.key),
                 stated,
                 genes,
+                targets=annotator.targets,
             )  # fmt: skip
         )
         annotator.scorer = LookupFirst(
@@ -767,7 +876,7 @@ def _annotators(
     return annotators
 
 
-def _run_settings(settings: AnnotateSettings, model: str) -> dict[str, str]:
+def _run_settings(settings: AnnotateSettings, model: str, key: str = "") -> dict[str, str]:
     """What the output header records about the scores of ``model`` (and what precomputed
     files must agree with)."""
     from rnatools.scoring.precomputed import run_settings
@@ -777,7 +886,7 @@ def _run_settings(settings: AnnotateSettings, model: str) -> dict[str, str]:
         distance=settings.max_distance,
         mask=settings.mask,
         annotation=settings.annotation,
-        transcripts="gene",
+        transcripts=settings.transcripts if key.endswith("_TX") else "gene",
     )
 
 
