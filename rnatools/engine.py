@@ -24,6 +24,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Literal, TypeVar
 
 import numpy as np
@@ -95,13 +96,34 @@ def check_precision(device: torch.device, precision: str) -> Precision:
     return precision  # type: ignore[return-value]
 
 
+def available_cores() -> int:
+    """CPU cores this process may use: its CPU affinity, capped by a cgroup v2 CPU quota
+    (``/sys/fs/cgroup/cpu.max``, how containers and batch schedulers limit CPUs)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover (macOS)
+        cores = os.cpu_count() or 1
+    with contextlib.suppress(OSError, ValueError):
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, int(int(quota) // int(period))))
+    return max(1, cores)
+
+
 def set_threads(threads: int | None) -> None:
-    """Cap the CPU threads of torch (and of OpenMP libraries); 0 or None = library default."""
-    if threads:
-        torch.set_num_threads(threads)
-        with contextlib.suppress(RuntimeError):  # may only be set once per process
-            torch.set_num_interop_threads(max(1, min(threads, 4)))
-        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    """Set the CPU threads of torch's intra-op pool.
+
+    Args:
+        threads: that many threads; 0 or None = every core this process may use
+            (:func:`available_cores`), unless ``$OMP_NUM_THREADS`` is set, which is then kept.
+    """
+    if not threads:
+        if os.environ.get("OMP_NUM_THREADS"):
+            return
+        threads = available_cores()
+    torch.set_num_threads(threads)
+    with contextlib.suppress(RuntimeError):  # may only be set once per process
+        torch.set_num_interop_threads(max(1, min(threads, 4)))
 
 
 @contextlib.contextmanager
@@ -130,7 +152,8 @@ class Engine:
     Args:
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (validated here, before any work).
         precision: ``fp32`` (default; TF32 off), or ``bf16``/``fp16`` autocast (opt-in).
-        threads: CPU threads for torch (0 = library default).
+        threads: CPU threads for the model on the CPU (0 = every core the process may use,
+            or ``$OMP_NUM_THREADS`` when set); on CUDA they only serve the CPU-side work.
         prefetch: batches built ahead on a background thread on CUDA (0 = none; never on CPU,
             where the builder would compete with the model for the cores).
 
@@ -357,5 +380,6 @@ __all__ = [
     "Precision",
     "check_precision",
     "resolve_device",
+    "available_cores",
     "set_threads",
 ]

@@ -31,7 +31,11 @@ BatchSizeOption = Annotated[
 ThreadsOption = Annotated[
     int,
     typer.Option(
-        "--threads", min=0, help="CPU threads for torch and htslib (0 = library default)."
+        "--threads",
+        min=0,
+        help="CPU threads for the model on the CPU (0 = all cores this process may use, its "
+        "CPU affinity and container quota; $OMP_NUM_THREADS when set). With --device cuda the "
+        "model runs on the GPU and the threads only serve reading, planning and encoding.",
     ),
 ]
 PrecisionOption = Annotated[
