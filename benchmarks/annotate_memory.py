@@ -13,6 +13,10 @@ with the same number in genes, and prints both. Examples::
     python benchmarks/annotate_memory.py --records 20000 --compare 2000 --threads 1
     python benchmarks/annotate_memory.py --device cuda --json result.json
 
+``--json`` writes the runs in the format of ``benchmarks/README.md`` (the first run's figures at
+the top level). The rnatools measured is this checkout's (its root first on ``PYTHONPATH``),
+unless ``--rnatools COMMAND`` names another.
+
 Needs the SpliceAI weights and tables (``pip install 'rnatools[spliceai]'``). On 2 CPU threads
 the 1,000 scored records dominate the run time (about 1 s each); the pass-through records cost
 microseconds.
@@ -22,16 +26,12 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
-import json
-import os
-import platform
-import shutil
-import subprocess
-import sys
+import shlex
 import tempfile
 import time
 from pathlib import Path
 
+import _common as common
 import numpy as np
 import pysam
 
@@ -100,25 +100,25 @@ def make_vcf(path: Path, records: int, genic: int, seed: int = 1) -> None:
 
 
 def run_annotate(vcf: Path, output: Path, args: argparse.Namespace) -> dict:
-    command = [
-        *args.rnatools.split(), "--quiet", "annotate", "-i", str(vcf), "-o", str(output),
-        "-f", str(FASTA), "-a", "grch38", "--device", args.device, "--threads",
-        str(args.threads), "--batch-size", str(args.batch_size),
-    ]
-    started = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - started
-    stderr = child.stderr.read().decode() if child.stderr else ""
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise SystemExit(f"rnatools annotate failed ({child.returncode}):\n{stderr[-3000:]}")
+    installation = (
+        common.Installation.from_prefix(args.rnatools) if args.rnatools
+        else common.Installation()
+    )
+    command = installation.command(
+        "annotate", "-i", str(vcf), "-o", str(output), "-f", str(FASTA), "-a", "grch38",
+        "--device", args.device, "--threads", str(args.threads), "--batch-size",
+        str(args.batch_size), "--precision", args.precision,
+    )
+    # wait4: wall time and the peak RSS of that child alone.
+    run = common.run_child(command, installation.env())
+    if run.returncode != 0:
+        raise SystemExit(f"rnatools annotate failed ({run.returncode}):\n{run.stderr[-3000:]}")
     records = sum(1 for line in pysam.BGZFile(str(output)) if not line.startswith(b"#"))
     return {
         "records": records,
-        "seconds": round(seconds, 1),
-        "records_per_s": round(records / seconds, 1),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # ru_maxrss is in KiB on Linux
+        "seconds": round(run.seconds, 1),
+        "records_per_s": round(records / run.seconds, 1),
+        "peak_rss_mb": run.peak_rss_mb,
     }
 
 
@@ -133,10 +133,11 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--rnatools", default=shutil.which("rnatools") or "rnatools",
-                        help="command that runs rnatools")
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
+    parser.add_argument("--rnatools", default=None,
+                        help="command that runs rnatools (default: this checkout's)")
     parser.add_argument("--workdir", type=Path, default=None, help="keep files here")
-    parser.add_argument("--json", type=Path, default=None)
+    common.add_json_argument(parser)
     args = parser.parse_args()
 
     sizes = [args.records] + ([args.compare] if args.compare else [])
@@ -162,9 +163,23 @@ def main() -> None:
                 flush=True,
             )
     if args.json:
-        args.json.write_text(json.dumps({
-            "machine": platform.machine(), "python": sys.version.split()[0], "runs": results,
-        }, indent=2))
+        installation = (
+            common.Installation.from_prefix(args.rnatools) if args.rnatools
+            else common.Installation()
+        )
+        common.write_json(
+            args.json, "annotate_memory",
+            env=common.environment(device=args.device, precision=args.precision,
+                                   threads=args.threads, installation=installation.info(
+                                       cuda=args.device.startswith("cuda"))),
+            results=results, peak_rss=max(r["peak_rss_mb"] for r in results),
+            comparison={"figure": "peak_rss_mb_by_input_size",
+                        "value": [r["peak_rss_mb"] for r in results],
+                        "records": [r["records"] for r in results]}
+            if len(results) > 1 else None,
+            extra={"workload": {"annotation": "grch38", "command": shlex.join(
+                installation.command("annotate"))}},
+        )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,10 @@ masked pass with ``--masked-marginal``).
 
     python benchmarks/lm_zero_shot.py --positions 32            # CPU (+ CUDA when available)
     python benchmarks/lm_zero_shot.py --device cuda --precision bf16 --positions 2048
+    python benchmarks/lm_zero_shot.py --device cuda --json lm.json   # results as JSON
+
+Prints one JSON line per run; ``--json FILE`` writes them all (``benchmarks/README.md``; the
+first run's ``snvs_per_s`` at the top level).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import json
 import random
 import time
 
+import _common as common
 import torch
 
 from rnatools.engine import Engine
@@ -116,6 +121,7 @@ def main() -> None:
     parser.add_argument("--masked-marginal", action="store_true")
     parser.add_argument("--weights", default=None, help="SpliceBERT release folder (optional)")
     parser.add_argument("--threads", type=int, default=0)
+    common.add_json_argument(parser)
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -126,11 +132,25 @@ def main() -> None:
     if args.device == "cuda" or (args.device == "all" and torch.cuda.is_available()):
         runs.append(("cuda", "fp32", args.gpu_positions, args.gpu_batch_size))
         runs.append(("cuda", "bf16", args.gpu_positions, args.gpu_batch_size))
+    results = []
     for device, precision, positions, batch_size in runs:
         result = measure(
             device, precision, positions, batch_size, args.masked_marginal, args.weights
         )
         print(json.dumps(result), flush=True)
+        results.append(dict(result, snvs_per_s=result["snvs_per_second"]))
+    if args.json:
+        common.write_json(
+            args.json, "lm_zero_shot",
+            env=common.environment(
+                device=",".join(sorted({r["device"] for r in results})) or args.device,
+                precision=",".join(r["precision"] for r in results), threads=args.threads,
+            ),
+            results=results, peak_rss=common.peak_rss_mb(),
+            extra={"workload": {"model": "splicebert-510" if args.weights
+                                else "random SpliceBERT.510nt architecture",
+                                "window_nt": 510, "masked_marginal": args.masked_marginal}},
+        )
 
 
 if __name__ == "__main__":

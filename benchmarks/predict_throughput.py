@@ -8,16 +8,18 @@ writing output. Examples::
     python benchmarks/predict_throughput.py --size 100000 --device cpu --threads 2
     python benchmarks/predict_throughput.py --size 20000 --compare-conv   # conv2d vs conv1d
 
-Prints one line per configuration and, with ``--json PATH``, writes the results as JSON.
+Prints one line per configuration and, with ``--json PATH``, writes the results as JSON
+(``benchmarks/README.md``: the first configuration's ``nt_per_s`` at the top level, every
+configuration under ``results``, peak RSS of this process).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
 
+import _common as common
 import numpy as np
 import torch
 
@@ -109,8 +111,13 @@ def main() -> None:
                     results.append(row)
                     print("  ".join(f"{k}={v}" for k, v in row.items()), flush=True)
     if args.json:
-        with open(args.json, "w") as handle:
-            json.dump({"torch": torch.__version__, "results": results}, handle, indent=2)
+        common.write_json(
+            args.json, "predict_throughput",
+            env=common.environment(device=",".join(devices), precision=",".join(args.precision),
+                                   threads=args.threads),
+            results=results, peak_rss=common.peak_rss_mb(),
+            extra={"workload": {"size_nt": args.size, "strands": "".join(strands)}},
+        )
 
 
 if __name__ == "__main__":
