@@ -20,6 +20,12 @@ from rnatools.models.registry import (
 
 EXPECTED = {
     "spliceai": ("RNATOOLS_SPLICEAI_WEIGHTS", "10.1016/j.cell.2018.12.015"),
+    **{
+        name: ("RNATOOLS_OPENSPLICEAI_WEIGHTS", "10.7554/eLife.107454")
+        for name in ("openspliceai-mane", *(f"openspliceai-mane-{f}" for f in (80, 400, 2000)))
+    },
+    "openspliceai-mane-10000": ("RNATOOLS_OPENSPLICEAI_WEIGHTS", "10.7554/eLife.107454"),
+    "pangolin": ("RNATOOLS_PANGOLIN_WEIGHTS", "10.1186/s13059-022-02664-4"),
     "splicebert": ("RNATOOLS_SPLICEBERT_WEIGHTS", "10.1093/bib/bbae163"),
     "splicebert-510": ("RNATOOLS_SPLICEBERT_WEIGHTS", "10.1093/bib/bbae163"),
     "splicebert-human-510": ("RNATOOLS_SPLICEBERT_WEIGHTS", "10.1093/bib/bbae163"),
@@ -38,8 +44,10 @@ def clean_env(monkeypatch):
 def test_registry_lists_every_model():
     assert {name: (m.env_var, m.doi) for name, m in MODELS.items()} == EXPECTED
     assert "CC BY-NC 4.0" in MODELS["spliceai"].licence
+    assert "GPL-3.0" in MODELS["pangolin"].licence
+    assert "GPL-3.0" in MODELS["openspliceai-mane-80"].licence
     with pytest.raises(UsageError, match="known: spliceai"):
-        get_model_info("pangolin")
+        get_model_info("nosuchmodel")
 
 
 def test_json_reports_where_weights_are(clean_env, tmp_path):
@@ -80,15 +88,16 @@ def test_table_names_every_model(clean_env):
 
 
 def test_kinds_and_names_by_kind():
+    splice = [n for n in EXPECTED if n.startswith(("spliceai", "openspliceai", "pangolin"))]
     assert {name: m.kind for name, m in MODELS.items()} == {
-        "spliceai": "splice",
+        **{name: "splice" for name in splice},
         "splicebert": "mlm",
         "splicebert-510": "mlm",
         "splicebert-human-510": "mlm",
         "rnabert": "mlm",
         "rnamsm": "mlm",
     }
-    assert model_names("splice") == ["spliceai"]
+    assert model_names("splice") == splice
     assert model_names() == list(EXPECTED)
     with pytest.raises(UsageError, match="unknown masked language model 'spliceai'") as info:
         get_model_info("spliceai", kind="mlm")

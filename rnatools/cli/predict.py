@@ -27,6 +27,19 @@ DEFAULT_CHUNK_SIZE = 20_000
 """= :data:`rnatools.scoring.splice_sites.DEFAULT_CHUNK_SIZE` (a test checks it); not imported,
 which would import torch and slow down ``--help``."""
 
+PredictModelOption = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        help="Splice model: spliceai, openspliceai-mane (= openspliceai-mane-10000), "
+        "openspliceai-mane-80|400|2000|10000 or pangolin (see rnatools models). SpliceAI and "
+        "OpenSpliceAI write the channels acceptor and donor; pangolin writes heart_psplice, "
+        "heart_usage, liver_psplice, liver_usage, brain_psplice, brain_usage, testis_psplice, "
+        "testis_usage and max_psplice (P(splice) = mean of the tissue's 3 networks, usage "
+        "likewise; max_psplice = max over tissues): the TSV columns, and the files "
+        "PREFIX.<channel>.<plus|minus>.bw / .bedgraph.",
+    ),
+]
 PredictRegionsOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -89,8 +102,9 @@ def predict(
         Path | None,
         typer.Option(
             "--sequences",
-            help="FASTA of plain sequences, each padded with 5,000 N per side (SpliceAI's recipe); "
-            "no --fasta needed; output chrom = record name, coordinates within the record.",
+            help="FASTA of plain sequences, each padded with the model's context of N per side "
+            "(5,000 for SpliceAI: its recipe); no --fasta needed; output chrom = record name, "
+            "coordinates within the record.",
         ),
     ] = None,
     strand: Annotated[
@@ -108,7 +122,7 @@ def predict(
             "--min-score",
             min=0.0,
             max=1.0,
-            help="Only write nucleotides whose acceptor or donor probability reaches this.",
+            help="Only write nucleotides where some channel (acceptor or donor) reaches this.",
         ),
     ] = None,
     chunk_size: Annotated[
@@ -116,7 +130,8 @@ def predict(
         typer.Option(
             "--chunk-size",
             min=1,
-            help="Output nt per model input (each input adds 5,000 nt of context per side); "
+            help="Output nt per model input (each input adds the model's context, 5,000 nt per "
+            "side for SpliceAI); "
             "larger is faster (less repeated context), smaller needs less memory. Results do not "
             "depend on it.",
         ),
@@ -129,10 +144,13 @@ def predict(
     regions: PredictRegionsOption = None,
     regions_file: PredictRegionsFileOption = None,
     shard: ShardOption = None,
+    model: PredictModelOption = "spliceai",
 ) -> None:
-    """Per-nucleotide SpliceAI acceptor and donor probabilities over regions, genes or sequences.
+    """Per-nucleotide splice-site probabilities (SpliceAI, OpenSpliceAI, Pangolin) over regions,
+    genes or sequences.
 
-    Every nucleotide sees its full +-5,000 nt context: real genomic flanks, N past contig ends.
+    Every nucleotide sees the model's full context (+-5,000 nt for SpliceAI): real genomic
+    flanks, N past contig ends.
     Minus-strand rows are predicted on the reverse complement and written in genome order.
     Acceptor = first nucleotide of an exon, donor = last nucleotide of an exon, in transcript
     orientation. Coordinates in the output are 0-based half-open (BED-like). The files written
@@ -182,6 +200,7 @@ def predict(
         regions=tuple(regions or ()),
         regions_file=regions_file,
         shard=shard,
+        model=model,
     )
     summary = run_predict(settings, progress_bar)
     if summary.files:

@@ -7,7 +7,8 @@ the splice-site tracks of ``rnatools predict`` and the value tracks of ``rnatool
 The format follows the output name:
 
 - ``-`` (stdout), ``.tsv``, ``.tsv.gz``: one table, header
-  ``chrom start end strand acceptor donor``,
+  ``chrom start end strand acceptor donor`` (``chrom start end strand <channel>…`` for a model
+  with other channels, e.g. Pangolin's ``heart_psplice heart_usage … max_psplice``),
   one row per nucleotide and strand (0-based half-open ``start``/``end``), probabilities ``%.6f``.
 - ``PREFIX.bedgraph`` / ``.bedgraph.gz`` / ``.bg`` / ``.bg.gz``: one bedGraph file per channel and
   strand, ``PREFIX.acceptor.plus.bedgraph``, ``PREFIX.donor.minus.bedgraph`` …; runs of
@@ -15,8 +16,10 @@ The format follows the output name:
 - ``PREFIX.bw`` / ``.bigwig``: one bigWig per channel and strand, ``PREFIX.acceptor.plus.bw`` …,
   float32 values at single-nucleotide resolution; contig sizes from the reference.
 
-With ``min_score``, only nucleotides where the acceptor *or* the donor probability (of that strand)
-reaches it are written (a sparse output). All files of one output appear together at the end, by
+The channels are ``acceptor`` and ``donor`` unless the writer is given others (``channels``);
+the file of a channel is ``PREFIX.<channel>.<plus|minus><suffix>``. With ``min_score``, only
+nucleotides where some channel (the acceptor *or* the donor probability) of that strand reaches
+it are written (a sparse output). All files of one output appear together at the end, by
 atomic renames, or not at all.
 
 bedGraph and bigWig need each file's entries sorted and non-overlapping: the caller writes them in
@@ -53,10 +56,9 @@ class TrackOrderError(RnatoolsError):
 
 
 class TrackWriter(Protocol):
-    def write(
-        self, chrom: str, start: int, strand: str, acceptor: np.ndarray, donor: np.ndarray
-    ) -> None:
-        """Write nucleotides ``[start, start + len(acceptor))`` of ``chrom`` on ``strand``."""
+    def write(self, chrom: str, start: int, strand: str, *values: np.ndarray) -> None:
+        """Write nucleotides ``[start, start + len(values[0]))`` of ``chrom`` on ``strand``: one
+        ``(length,)`` array per channel, in the writer's channel order (acceptor, donor)."""
 
 
 def split_suffix(path: str | Path) -> tuple[TrackFormat, str, str]:
@@ -78,51 +80,77 @@ def split_suffix(path: str | Path) -> tuple[TrackFormat, str, str]:
     )
 
 
-def track_paths(path: str | Path, strands: Sequence[str]) -> list[Path]:
-    """Files written for ``path``: itself for TSV, one per channel and strand otherwise."""
+def track_paths(
+    path: str | Path, strands: Sequence[str], channels: Sequence[str] = CHANNELS
+) -> list[Path]:
+    """Files written for ``path``: itself for TSV, one per channel and strand otherwise
+    (``PREFIX.<channel>.<plus|minus><suffix>``, strands outer, channels inner)."""
     fmt, prefix, suffix = split_suffix(path)
     if fmt == "tsv":
         return [] if str(path) == "-" else [Path(path)]
     return [
         Path(f"{prefix}.{channel}.{STRAND_NAMES[strand]}{suffix}")
         for strand in strands
-        for channel in CHANNELS
+        for channel in channels
     ]
 
 
-def _keep(acceptor: np.ndarray, donor: np.ndarray, min_score: float | None) -> np.ndarray | None:
+def tsv_header(channels: Sequence[str] = CHANNELS) -> str:
+    """``chrom start end strand <channels>`` (tab-separated, with the newline)."""
+    return "\t".join(("chrom", "start", "end", "strand", *channels)) + "\n"
+
+
+def _keep(values: Sequence[np.ndarray], min_score: float | None) -> np.ndarray | None:
+    """Where some channel reaches ``min_score`` (None: keep everything)."""
     if min_score is None:
         return None
-    return (acceptor >= min_score) | (donor >= min_score)
+    keep = values[0] >= min_score
+    for channel_values in values[1:]:
+        keep = keep | (channel_values >= min_score)
+    return keep
+
+
+def _check_values(values: Sequence[np.ndarray], channels: Sequence[str]) -> None:
+    if len(values) != len(channels):
+        raise ValueError(
+            f"expected {len(channels)} channels ({', '.join(channels)}), got {len(values)}"
+        )
 
 
 class TsvTrackWriter:
-    """One row per nucleotide: ``chrom start end strand acceptor donor`` (0-based half-open)."""
+    """One row per nucleotide: ``chrom start end strand acceptor donor`` (0-based half-open;
+    one column per channel of ``channels``)."""
 
-    def __init__(self, handle: IO[str], min_score: float | None = None, digits: int = 6):
+    def __init__(
+        self,
+        handle: IO[str],
+        min_score: float | None = None,
+        digits: int = 6,
+        channels: Sequence[str] = CHANNELS,
+    ):
         self._handle = handle
         self._min_score = min_score
         self._format = f"%.{digits}f"
-        handle.write(TSV_HEADER)
+        self._channels = tuple(channels)
+        handle.write(tsv_header(self._channels))
 
-    def write(
-        self, chrom: str, start: int, strand: str, acceptor: np.ndarray, donor: np.ndarray
-    ) -> None:
-        starts = np.arange(start, start + len(acceptor))
-        keep = _keep(acceptor, donor, self._min_score)
+    def write(self, chrom: str, start: int, strand: str, *values: np.ndarray) -> None:
+        _check_values(values, self._channels)
+        starts = np.arange(start, start + len(values[0]))
+        keep = _keep(values, self._min_score)
         if keep is not None:
-            starts, acceptor, donor = starts[keep], acceptor[keep], donor[keep]
+            starts, values = starts[keep], tuple(v[keep] for v in values)
         if len(starts) == 0:
             return
         fmt = self._format
         prefix = f"{chrom}\t"
         middle = f"\t{strand}\t"
-        acceptor_text = np.char.mod(fmt, acceptor.astype(np.float64))
-        donor_text = np.char.mod(fmt, donor.astype(np.float64))
+        texts = [np.char.mod(fmt, v.astype(np.float64)) for v in values]
+        tab = "\t"
         self._handle.write(
             "".join(
-                f"{prefix}{s}\t{s + 1}{middle}{a}\t{d}\n"
-                for s, a, d in zip(starts.tolist(), acceptor_text, donor_text, strict=True)
+                f"{prefix}{s}\t{s + 1}{middle}{tab.join(row)}\n"
+                for s, *row in zip(starts.tolist(), *texts, strict=True)
             )
         )
 
@@ -163,21 +191,23 @@ class BedGraphTrackWriter:
         handles: dict[tuple[str, str], IO[str]],
         min_score: float | None = None,
         digits: int = 6,
+        channels: Sequence[str] = CHANNELS,
     ):
         self._handles = handles  # (channel, strand) -> file
+        self._channels = tuple(channels)
         self._min_score = min_score
         self._digits = digits
         self._order = {strand: _OrderCheck() for _, strand in handles}
         # (channel, strand) -> [chrom, start, end, printed value] of the run not yet written
         self._pending: dict[tuple[str, str], list] = {}
 
-    def write(
-        self, chrom: str, start: int, strand: str, acceptor: np.ndarray, donor: np.ndarray
-    ) -> None:
-        self._order[strand].check(chrom, start, start + len(acceptor))
-        positions = np.arange(start, start + len(acceptor))
-        keep = _keep(acceptor, donor, self._min_score)
-        for channel, values in zip(CHANNELS, (acceptor, donor), strict=True):
+    def write(self, chrom: str, start: int, strand: str, *channel_values: np.ndarray) -> None:
+        _check_values(channel_values, self._channels)
+        length = len(channel_values[0])
+        self._order[strand].check(chrom, start, start + length)
+        positions = np.arange(start, start + length)
+        keep = _keep(channel_values, self._min_score)
+        for channel, values in zip(self._channels, channel_values, strict=True):
             key = (channel, strand)
             pos = positions if keep is None else positions[keep]
             vals = np.round(values.astype(np.float64), self._digits)
@@ -215,17 +245,22 @@ class BedGraphTrackWriter:
 class BigWigTrackWriter:
     """One bigWig per channel and strand (pyBigWig), float32 per nucleotide."""
 
-    def __init__(self, files: dict[tuple[str, str], object], min_score: float | None = None):
+    def __init__(
+        self,
+        files: dict[tuple[str, str], object],
+        min_score: float | None = None,
+        channels: Sequence[str] = CHANNELS,
+    ):
         self._files = files
+        self._channels = tuple(channels)
         self._min_score = min_score
         self._order = {strand: _OrderCheck() for _, strand in files}
 
-    def write(
-        self, chrom: str, start: int, strand: str, acceptor: np.ndarray, donor: np.ndarray
-    ) -> None:
-        self._order[strand].check(chrom, start, start + len(acceptor))
-        keep = _keep(acceptor, donor, self._min_score)
-        for channel, values in zip(CHANNELS, (acceptor, donor), strict=True):
+    def write(self, chrom: str, start: int, strand: str, *channel_values: np.ndarray) -> None:
+        _check_values(channel_values, self._channels)
+        self._order[strand].check(chrom, start, start + len(channel_values[0]))
+        keep = _keep(channel_values, self._min_score)
+        for channel, values in zip(self._channels, channel_values, strict=True):
             bigwig = self._files[(channel, strand)]
             if keep is None:
                 add_bigwig_values(bigwig, chrom, start, values)
@@ -250,6 +285,7 @@ def open_track_writer(
     *,
     min_score: float | None = None,
     digits: int = 6,
+    channels: Sequence[str] = CHANNELS,
 ) -> Iterator[TrackWriter]:
     """A writer for ``path`` (format from its extension, see the module docstring).
 
@@ -257,11 +293,14 @@ def open_track_writer(
         path: output name, ``-`` for TSV on stdout.
         chrom_sizes: contig → length in nt (bigWig header, in this order).
         strands: strands that will be written (one bedGraph/bigWig file per channel each).
-        min_score: write only nucleotides where acceptor or donor >= this probability.
+        min_score: write only nucleotides where some channel (acceptor or donor) >= this.
         digits: decimals of printed probabilities (TSV, bedGraph).
+        channels: names of the channels (TSV columns, file names), in the order ``write``
+            takes them.
 
     Yields:
-        An object with ``write(chrom, start, strand, acceptor, donor)``.
+        An object with ``write(chrom, start, strand, *values)`` (``acceptor, donor`` by
+        default).
 
     Raises:
         UsageError: unknown extension.
@@ -271,22 +310,22 @@ def open_track_writer(
     fmt, _, _ = split_suffix(path)
     if fmt == "tsv":
         with atomic_output(path, "w") as handle:
-            yield TsvTrackWriter(handle, min_score, digits)
+            yield TsvTrackWriter(handle, min_score, digits, channels)
         return
-    destinations = track_paths(path, strands)
-    keys = [(channel, strand) for strand in strands for channel in CHANNELS]
+    destinations = track_paths(path, strands, channels)
+    keys = [(channel, strand) for strand in strands for channel in channels]
     if fmt == "bedgraph":
         with contextlib.ExitStack() as stack:
             handles = {
                 key: stack.enter_context(atomic_output(destination, "w"))
                 for key, destination in zip(keys, destinations, strict=True)
             }
-            writer = BedGraphTrackWriter(handles, min_score, digits)
+            writer = BedGraphTrackWriter(handles, min_score, digits, channels)
             yield writer
             writer.close()
         return
     with open_bigwigs(destinations, chrom_sizes) as bigwigs:
-        yield BigWigTrackWriter(dict(zip(keys, bigwigs, strict=True)), min_score)
+        yield BigWigTrackWriter(dict(zip(keys, bigwigs, strict=True)), min_score, channels)
 
 
 @contextlib.contextmanager

@@ -101,6 +101,33 @@ _SPLICEBERT_GET = (
 )
 
 
+_GPL_WEIGHTS = "GPL-3.0 (weights; installed by the user, never shipped)"
+_OPENSPLICEAI_GET = (
+    "download the OSAI-MANE models (models/openspliceai-mane/<F>nt/model_<F>nt_rs1{0..4}.pt) "
+    "from https://github.com/Kuanhao-Chao/OpenSpliceAI and set $RNATOOLS_OPENSPLICEAI_WEIGHTS "
+    "to the folder holding the 80nt/ 400nt/ 2000nt/ 10000nt/ folders, or to one of them"
+)
+
+
+def _openspliceai(name: str, flank: int) -> ModelInfo:
+    """The OpenSpliceAI-MANE flanks share paper, licence, variable and hooks."""
+    return ModelInfo(
+        name=name,
+        kind="splice",
+        description=(
+            f"OpenSpliceAI-MANE ({flank:,} nt flank): 5-seed SpliceAI-architecture ensemble "
+            "trained on MANE, acceptor/donor probability per nt"
+        ),
+        paper="Chao et al. 2025, eLife 14:RP107454",
+        doi="10.7554/eLife.107454",
+        licence=_GPL_WEIGHTS,
+        env_var="RNATOOLS_OPENSPLICEAI_WEIGHTS",
+        how_to_get=_OPENSPLICEAI_GET,
+        loader="rnatools.models.openspliceai:load_openspliceai",
+        layout="rnatools.models.openspliceai:weight_files",
+    )
+
+
 def _splicebert(name: str, description: str) -> ModelInfo:
     """The three SpliceBERT checkpoints share paper, licence, variable and hooks."""
     return ModelInfo(
@@ -132,6 +159,27 @@ MODELS: dict[str, ModelInfo] = {
             loader="rnatools.models.spliceai:load_spliceai_model",
             layout="rnatools.models.spliceai_weights:weight_files",
             default="rnatools.models.spliceai_weights:installed_folder",
+        ),
+        _openspliceai("openspliceai-mane", 10_000),
+        *(_openspliceai(f"openspliceai-mane-{f}", f) for f in (80, 400, 2000, 10_000)),
+        ModelInfo(
+            name="pangolin",
+            kind="splice",
+            description=(
+                "Pangolin: 12-network SpliceAI-architecture model, P(splice) and splice-site "
+                "usage per nt in heart, liver, brain and testis"
+            ),
+            paper="Zeng & Li 2022, Genome Biology 23:103",
+            doi="10.1186/s13059-022-02664-4",
+            licence=_GPL_WEIGHTS,
+            env_var="RNATOOLS_PANGOLIN_WEIGHTS",
+            how_to_get=(
+                "download the 12 files final.{1,2,3}.{0,2,4,6}.3.v2 from pangolin/models/ of "
+                "https://github.com/tkzeng/Pangolin and set $RNATOOLS_PANGOLIN_WEIGHTS to "
+                "their folder"
+            ),
+            loader="rnatools.models.pangolin:load_pangolin",
+            layout="rnatools.models.pangolin:weight_files",
         ),
         _splicebert(
             "splicebert", "SpliceBERT (1024 nt): pre-mRNA masked language model, 72 vertebrates"

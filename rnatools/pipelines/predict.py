@@ -1,8 +1,16 @@
 """The ``predict`` pipeline: per-nucleotide splice-site probabilities → TSV, bedGraph or bigWig.
 
+Any splice model of the registry (``model``: ``spliceai``, ``openspliceai-mane[-F]``,
+``pangolin``). Models with acceptor and donor channels (SpliceAI, OpenSpliceAI) write those two;
+Pangolin writes its nine channels (per tissue ``<tissue>_psplice`` and ``<tissue>_usage`` for
+heart, liver, brain, testis, then ``max_psplice``) as TSV columns and in the file names
+(``PREFIX.heart_psplice.plus.bw`` …), see
+:func:`rnatools.scoring.splice_sites.track_channels`.
+
 Inputs (exactly one): BED intervals, the genes of a GTF/GFF3 (their span and strand), ``region``
 texts (``chrom:start-end``, 1-based inclusive; each an interval to predict), or plain sequences
-(each predicted with 5,000 ``N`` per side, SpliceAI's recipe; no reference needed). Every
+(each predicted with the model's context of ``N`` per side, 5,000 for SpliceAI: its recipe; no
+reference needed). Every
 nucleotide sees the model's full context: real genomic flanks, ``N`` past contig ends
 (:func:`rnatools.scoring.splice_sites.predict_splice_sites`). Minus-strand rows are predicted on
 the reverse complement and written in genome order; coordinates in the output are 0-based
@@ -23,7 +31,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from rnatools.engine import Engine
 from rnatools.errors import InputError, UsageError
@@ -71,8 +79,11 @@ class PredictSettings:
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         threads: CPU threads (0: library default).
         precision: ``fp32``, ``bf16`` or ``fp16``.
-        weights: SpliceAI weights (file or folder); None: ``$SPLICEAI_WEIGHTS`` or the installed
-            ``spliceai`` package.
+        weights: the model's weights (file or folder); None: its environment variable
+            (``$RNATOOLS_SPLICEAI_WEIGHTS``, …) or, for SpliceAI, the installed ``spliceai``
+            package.
+        model: a splice model of the registry (``spliceai``, ``openspliceai-mane``,
+            ``openspliceai-mane-80|400|2000|10000``, ``pangolin``).
         regions: restrict the work to these ranges (``chrom:start-end``, 1-based inclusive):
             the intervals are clipped to them (for splitting a run).
         regions_file: the same from a BED file.
@@ -98,6 +109,7 @@ class PredictSettings:
     regions: tuple[str, ...] = ()
     regions_file: Path | None = None
     shard: str | Shard | None = None
+    model: str = "spliceai"
 
     def __post_init__(self) -> None:
         # A single string where a tuple is expected: one region, comma-separated genes.
@@ -120,6 +132,7 @@ class PredictSummary:
         nucleotides: nt predicted, strands counted separately.
         strands: strands written (``+`` before ``-``).
         device: the device the model ran on.
+        channels: the channels written (``acceptor``, ``donor``; Pangolin's nine).
     """
 
     output: str
@@ -128,9 +141,13 @@ class PredictSummary:
     nucleotides: int
     strands: tuple[str, ...]
     device: str
+    channels: tuple[str, ...] = ("acceptor", "donor")
 
 
 def _check(settings: PredictSettings) -> None:
+    from rnatools.models.registry import get_model_info
+
+    get_model_info(settings.model, kind="splice")  # UsageError (model) before any work
     given = [name for name in _INPUTS if getattr(settings, name)]
     if len(given) != 1:
         raise UsageError(
@@ -242,7 +259,7 @@ def run_predict(
         InputError: unreadable inputs, a gene not in the annotation, an interval past its
             contig's end.
         ContigNotFoundError: an interval on a contig the reference lacks.
-        MissingWeightsError: (parameter ``weights``) no SpliceAI weights.
+        MissingWeightsError: (parameter ``weights``) no weights for the model.
     """
     from rnatools.io.tracks import open_track_writer
     from rnatools.models.registry import load_model
@@ -255,30 +272,43 @@ def run_predict(
         strands = [s for s in ("+", "-") if any(iv.strand == s for iv in planned)]
         total = sum(iv.length for iv in planned)
         log.info("predicting %d nt on %d interval(s)", total, len(planned))
-        model = load_model("spliceai", settings.weights, engine=engine)
+        model = load_model(settings.model, settings.weights, engine=engine)
+        channels, indices = splice_sites.track_channels(model)
+        label = "SpliceAI" if settings.model == "spliceai" else settings.model
         with (
             open_track_writer(
-                settings.output, dict(source.lengths), strands, min_score=settings.min_score
+                settings.output,
+                dict(source.lengths),
+                strands,
+                min_score=settings.min_score,
+                channels=channels,
             ) as writer,
-            progress("SpliceAI", total, "nt") as bar,
+            progress(label, total, "nt") as bar,
         ):
-            for track in splice_sites.predict_splice_sites(
-                model,
-                source,
-                planned,
+            common: dict[str, Any] = dict(
                 engine=engine,
                 batch_size=settings.batch_size,
                 chunk_size=settings.chunk_size,
                 on_chunk=bar.advance,
-            ):
-                writer.write(track.chrom, track.start, track.strand, track.acceptor, track.donor)
+            )
+            if channels == splice_sites.SPLICE_SITE_CHANNELS:
+                for track in splice_sites.predict_splice_sites(model, source, planned, **common):
+                    writer.write(
+                        track.chrom, track.start, track.strand, track.acceptor, track.donor
+                    )
+            else:
+                for chunk in splice_sites.predict_tracks(
+                    model, source, planned, channels=indices, **common
+                ):
+                    writer.write(chunk.chrom, chunk.start, chunk.strand, *chunk.values.T)
     return PredictSummary(
         output=settings.output,
-        files=tuple(track_paths(settings.output, strands)),
+        files=tuple(track_paths(settings.output, strands, channels)),
         intervals=len(planned),
         nucleotides=total,
         strands=tuple(strands),
         device=str(engine.device),
+        channels=channels,
     )
 
 

@@ -1,6 +1,8 @@
 """Per-nucleotide splice-site probabilities over genomic intervals or plain sequences.
 
-Works with any :class:`~rnatools.models.base.SpliceModel` (SpliceAI and its peers). Every output
+Works with any :class:`~rnatools.models.base.SpliceModel` (SpliceAI and its peers):
+:func:`predict_splice_sites` gives acceptor and donor tracks, :func:`predict_tracks` any channels
+(Pangolin's per-tissue P(splice) and usage, :func:`track_channels`). Every output
 nucleotide sees the model's full context (``model.context`` nt per side; 5,000 for SpliceAI):
 real genomic flanks where the reference has them, ``N`` past contig ends (and ``N`` around a
 plain sequence, SpliceAI's recipe for custom sequences). Long intervals are cut into chunks of
@@ -16,7 +18,7 @@ Coordinates are 0-based half-open throughout (:class:`rnatools.genome.Interval`)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -82,6 +84,39 @@ class SpliceSiteTrack:
     donor: np.ndarray
 
 
+@dataclass(frozen=True)
+class ChannelTrack:
+    """Output channels of a model for the nucleotides ``[start, end)`` of ``chrom`` on
+    ``strand``, genome order.
+
+    Attributes:
+        values: ``(end - start, len(channels))`` float32, column ``j`` = channel ``channels[j]``.
+        channels: names of the columns (e.g. Pangolin's ``heart_psplice`` … ``max_psplice``).
+    """
+
+    chrom: str
+    start: int
+    end: int
+    strand: Literal["+", "-"]
+    values: np.ndarray
+    channels: tuple[str, ...]
+
+
+SPLICE_SITE_CHANNELS = ("acceptor", "donor")
+
+
+def track_channels(model: SpliceModel) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The channels ``predict`` writes for ``model``: ``(names, model channel indices)``.
+
+    ``("acceptor", "donor")`` for a model with acceptor and donor channels (SpliceAI,
+    OpenSpliceAI); otherwise every channel of the model, under its own name (Pangolin: per tissue
+    ``<tissue>_psplice`` and ``<tissue>_usage``, then ``max_psplice``).
+    """
+    if model.acceptor_channel is not None and model.donor_channel is not None:
+        return SPLICE_SITE_CHANNELS, (model.acceptor_channel, model.donor_channel)
+    return tuple(model.channels), tuple(range(len(model.channels)))
+
+
 def expand_strands(interval: Interval, mode: StrandMode = "auto") -> list[Interval]:
     """The stranded intervals to predict for ``interval``.
 
@@ -144,6 +179,73 @@ def _window(
     return one_hot(window_sequence(source, interval, flank=context))
 
 
+def predict_tracks(
+    model: SpliceModel,
+    source: SequenceSource,
+    intervals: Iterable[Interval],
+    *,
+    engine: Engine,
+    channels: Sequence[int] | None = None,
+    batch_size: int = 8,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    on_chunk: Callable[[int], None] | None = None,
+) -> Iterator[ChannelTrack]:
+    """Output channels of ``model`` for every nucleotide of every interval.
+
+    Args:
+        model: a splice-site model (``(batch, L + 2·context, 4)`` → ``(batch, L, channels)``).
+        source: the reference (a :class:`~rnatools.io.fasta.Fasta`) or
+            :class:`InMemorySequences`.
+        intervals: stranded ('+'/'-') intervals, contigs as spelled in ``source``.
+        engine: runs the model (device, precision, batching, transfers).
+        channels: model channel indices to keep, in this order; None = :func:`track_channels`.
+        batch_size: model inputs per call.
+        chunk_size: at most this many output nt per model input (each input is ``width +
+            2·context`` nt; an interval's chunks share one width so that they batch together).
+        on_chunk: called with the number of nt of each finished chunk (progress).
+
+    Yields:
+        One :class:`ChannelTrack` per chunk, in input order, chunks of an interval in genome
+        order (concatenate them to get the interval's track).
+
+    Raises:
+        UsageError: ``chunk_size`` < 1, or an unstranded interval.
+    """
+    if chunk_size < 1:
+        raise UsageError(f"chunk size must be >= 1, got {chunk_size}", parameter="chunk_size")
+    if channels is None:
+        names, channels = track_channels(model)
+    else:
+        names = tuple(model.channels[c] for c in channels)
+    keep = list(channels)
+
+    def inputs() -> Iterator[tuple[tuple[Interval, int, int], np.ndarray]]:
+        for interval in intervals:
+            if interval.strand not in ("+", "-"):
+                raise UsageError(f"interval {interval} has no strand; expand it first")
+            width = _chunk_width(interval.length, chunk_size)
+            for chunk_start, kept in _chunks(interval, chunk_size):
+                yield (interval, chunk_start, kept), _window(
+                    source, interval.chrom, chunk_start, width, interval.strand, model.context
+                )
+
+    outputs = engine.map(model.forward, inputs(), batch_size=batch_size)
+    for (interval, chunk_start, kept), y in outputs:
+        if interval.strand == "-":
+            y = y[::-1]
+        y = y[:kept]
+        if on_chunk is not None:
+            on_chunk(kept)
+        yield ChannelTrack(
+            interval.chrom,
+            chunk_start,
+            chunk_start + kept,
+            interval.strand,
+            np.ascontiguousarray(y[:, keep], dtype=np.float32),
+            names,
+        )
+
+
 def predict_splice_sites(
     model: SpliceModel,
     source: SequenceSource,
@@ -175,33 +277,24 @@ def predict_splice_sites(
 
     Raises:
         UsageError: ``chunk_size`` or ``batch_size`` < 1, or an unstranded interval.
+        ValueError: a model without acceptor and donor channels (use :func:`predict_tracks`).
     """
-    if chunk_size < 1:
-        raise UsageError(f"chunk size must be >= 1, got {chunk_size}", parameter="chunk_size")
     acceptor, donor = model.splice_site_channels
-
-    def inputs() -> Iterator[tuple[tuple[Interval, int, int], np.ndarray]]:
-        for interval in intervals:
-            if interval.strand not in ("+", "-"):
-                raise UsageError(f"interval {interval} has no strand; expand it first")
-            width = _chunk_width(interval.length, chunk_size)
-            for chunk_start, kept in _chunks(interval, chunk_size):
-                yield (interval, chunk_start, kept), _window(
-                    source, interval.chrom, chunk_start, width, interval.strand, model.context
-                )
-
-    outputs = engine.map(model.forward, inputs(), batch_size=batch_size)
-    for (interval, chunk_start, kept), y in outputs:
-        if interval.strand == "-":
-            y = y[::-1]
-        y = y[:kept]
-        if on_chunk is not None:
-            on_chunk(kept)
+    for track in predict_tracks(
+        model,
+        source,
+        intervals,
+        engine=engine,
+        channels=(acceptor, donor),
+        batch_size=batch_size,
+        chunk_size=chunk_size,
+        on_chunk=on_chunk,
+    ):
         yield SpliceSiteTrack(
-            interval.chrom,
-            chunk_start,
-            chunk_start + kept,
-            interval.strand,
-            np.ascontiguousarray(y[:, acceptor], dtype=np.float32),
-            np.ascontiguousarray(y[:, donor], dtype=np.float32),
+            track.chrom,
+            track.start,
+            track.end,
+            track.strand,
+            np.ascontiguousarray(track.values[:, 0]),
+            np.ascontiguousarray(track.values[:, 1]),
         )
