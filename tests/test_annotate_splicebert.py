@@ -375,7 +375,7 @@ def test_splicebert_alone_pads_with_n_and_reports_skips(synthetic, small_model_d
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (("--model", "spliceai,pangolin"), 2, "comma-separated list"),
+        (("--model", "spliceai,mmsplice"), 2, "comma-separated list"),
         (("--model", "splicebert", "--lm-window", "600"), 2, "exceeds the 510 nt"),
     ],
 )

@@ -521,8 +521,9 @@ class _Annotator:
     targets: Callable[[Variant], list[str]] | None = None  # gene labels, when not names
 
     def reason(self, value: str) -> str:
-        """The skip reason as reported: the model's prefix + ``value``."""
-        return self.prefix + value
+        """The skip reason as reported: the model's prefix + ``value`` (a value that carries
+        the prefix already, as SpliceBERT's own reasons do, is kept)."""
+        return value if value.startswith(self.prefix) else self.prefix + value
 
     def info(self, outcome: Any) -> dict[str, tuple | None]:
         """INFO values of this annotator's keys for one record (None = key absent)."""
@@ -717,6 +718,7 @@ def _lm_annotator(
         "splicebert",
         [lm_info_header(settings.lm_model, options)],
         lambda: LMVariantScorer(language_model, fasta, genes, options),
+        prefix="lm_",
         work_attribute="snvs_scored",
     )
 
