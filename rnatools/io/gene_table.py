@@ -19,12 +19,16 @@ import importlib.metadata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rnatools.errors import InputError, MissingWeightsError
 from rnatools.genome import ContigMap
 from rnatools.io.atomic import atomic_output
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rnatools.io.gtf import Gene, Transcript
 
 HEADER = ("#NAME", "CHROM", "STRAND", "TX_START", "TX_END", "EXON_START", "EXON_END")
 BUILTIN_TABLES = ("grch37", "grch38")
@@ -233,28 +237,31 @@ def rows_from_gene_models(path: str | Path) -> list[GeneRow]:
 
     rows = []
     for gene in read_genes(path):
-        if not gene.transcripts:
-            continue
-        transcript = canonical_transcript(gene)
-        exons = sorted(transcript.exons) or [(transcript.start, transcript.end)]
-        rows.append(
-            GeneRow(
-                name=gene.gene_name or gene.gene_id,
-                chrom=transcript.chrom,
-                strand=transcript.strand,
-                tx_start0=transcript.start,
-                tx_end0=transcript.end,
-                exon_starts0=tuple(start0 for start0, _ in exons),
-                exon_ends0=tuple(end0 for _, end0 in exons),
-                gene_id=gene.gene_id,
-                transcript_id=transcript.transcript_id,
-                tags=transcript.tags,
-                site_exons0=tuple(
-                    sorted({exon for other in gene.transcripts for exon in other.exons})
-                ),
-            )
-        )
+        if gene.transcripts:
+            rows.append(row_from_transcript(gene, canonical_transcript(gene)))
     return rows
+
+
+def row_from_transcript(gene: Gene, transcript: Transcript, extra_tags: frozenset = frozenset()):
+    """The :class:`GeneRow` of ``transcript`` of ``gene`` (read from a GTF/GFF3).
+
+    The name is ``gene_name`` (``gene_id`` when empty); the exons are the transcript's (its span
+    when it lists none); ``site_exons0`` holds the exons of every transcript of the gene.
+    """
+    exons = sorted(transcript.exons) or [(transcript.start, transcript.end)]
+    return GeneRow(
+        name=gene.gene_name or gene.gene_id,
+        chrom=transcript.chrom,
+        strand=transcript.strand,
+        tx_start0=transcript.start,
+        tx_end0=transcript.end,
+        exon_starts0=tuple(start0 for start0, _ in exons),
+        exon_ends0=tuple(end0 for _, end0 in exons),
+        gene_id=gene.gene_id,
+        transcript_id=transcript.transcript_id,
+        tags=frozenset(transcript.tags | extra_tags),
+        site_exons0=tuple(sorted({exon for other in gene.transcripts for exon in other.exons})),
+    )
 
 
 def load_gene_table(spec: str | Path) -> GeneTable:

@@ -31,6 +31,7 @@ from rnatools.io.gene_table import (
     GeneTable,
     is_gene_model_file,
     load_gene_table,
+    row_from_transcript,
 )
 
 TranscriptMode = Literal["gene", "canonical", "mane", "all"]
@@ -119,27 +120,9 @@ def transcript_rows(path: str | Path, mode: TranscriptMode) -> list[GeneRow]:
             chosen = [t for t in gene.transcripts if any(tag in t.tags for tag in MANE_TAGS)]
         else:
             chosen = list(gene.transcripts)
-        site_exons0 = tuple(sorted({exon for other in gene.transcripts for exon in other.exons}))
         for transcript in chosen:
-            exons = sorted(transcript.exons) or [(transcript.start, transcript.end)]
-            tags = transcript.tags
-            if transcript is canonical:
-                tags = tags | {CANONICAL_TAG}
-            rows.append(
-                GeneRow(
-                    name=gene.gene_name or gene.gene_id,
-                    chrom=transcript.chrom,
-                    strand=transcript.strand,
-                    tx_start0=transcript.start,
-                    tx_end0=transcript.end,
-                    exon_starts0=tuple(start0 for start0, _ in exons),
-                    exon_ends0=tuple(end0 for _, end0 in exons),
-                    gene_id=gene.gene_id,
-                    transcript_id=transcript.transcript_id,
-                    tags=frozenset(tags),
-                    site_exons0=site_exons0,
-                )
-            )
+            extra = frozenset({CANONICAL_TAG}) if transcript is canonical else frozenset()
+            rows.append(row_from_transcript(gene, transcript, extra))
     return rows
 
 
