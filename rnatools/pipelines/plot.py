@@ -30,11 +30,42 @@ MAX_REGION_NT = 1_000_000
 
 
 @dataclass(frozen=True, kw_only=True)
-class PlotVariantSettings:
-    """One ``rnatools plot variant`` run.
+class FigureSettings:
+    """What every figure run takes: the output, the models and the engine.
 
     Attributes:
         output: figure path; format from the extension (``.png``, ``.svg``, ``.pdf``).
+        models: splice-site models (registry names).
+        width, height, dpi: figure size in inches (height None = automatic) and PNG resolution.
+        device, precision, threads: of the engine; weights: of the first model.
+
+    Raises:
+        UsageError: an unknown figure format or a size out of range.
+    """
+
+    output: str | Path
+    models: tuple[str, ...] = ("spliceai",)
+    width: float = 10.0
+    height: float | None = None
+    dpi: int = 150
+    device: str = "auto"
+    precision: str = "fp32"
+    threads: int = 0
+    weights: str | Path | None = None
+
+    def __post_init__(self) -> None:
+        from rnatools.plotting.style import check_size, figure_format
+
+        object.__setattr__(self, "models", tuple(self.models))
+        figure_format(self.output)
+        check_size(self.width, self.height, self.dpi)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlotVariantSettings(FigureSettings):
+    """One ``rnatools plot variant`` run.
+
+    Attributes:
         fasta, annotation: reference and genes (as annotate's).
         variant: the variant (:func:`rnatools.pipelines.score.parse_variant`), or None with
             ``vcf``.
@@ -44,35 +75,21 @@ class PlotVariantSettings:
         models: SpliceAI-family models (registry names with acceptor and donor channels).
         max_distance: D (nt): the figure spans POS ± D, the delta scores are over it.
         mask: SpliceAI's ``-M 1``.
-        width, height, dpi: figure size in inches (height None = automatic) and PNG resolution.
-        device, precision, threads, batch_size: of the engine; weights: of the first model.
+        batch_size: windows per model call; the rest as :class:`FigureSettings`.
     """
 
-    output: str | Path
     fasta: str | Path
     annotation: str | Path
     variant: Variant | None = None
     vcf: str | Path | None = None
     record_id: str | None = None
     record_number: int | None = None
-    models: tuple[str, ...] = ("spliceai",)
     max_distance: int = DEFAULT_PLOT_DISTANCE
     mask: bool = False
-    width: float = 10.0
-    height: float | None = None
-    dpi: int = 150
-    device: str = "auto"
-    precision: str = "fp32"
-    threads: int = 0
     batch_size: int = 32
-    weights: str | Path | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "models", tuple(self.models))
-        from rnatools.plotting.style import check_size, figure_format
-
-        figure_format(self.output)
-        check_size(self.width, self.height, self.dpi)
+        super().__post_init__()
         if (self.variant is None) == (self.vcf is None):
             raise UsageError(
                 "give a variant or a VCF record (vcf with record_id/record_number)", parameter="vcf"
@@ -287,11 +304,10 @@ def run_plot_variant(
 
 
 @dataclass(frozen=True, kw_only=True)
-class PlotRegionSettings:
+class PlotRegionSettings(FigureSettings):
     """One ``rnatools plot region`` run.
 
     Attributes:
-        output: figure path (``.png``, ``.svg``, ``.pdf``).
         region: ``chrom:start-end``, 1-based inclusive, at most :data:`MAX_REGION_NT` nt.
         fasta: reference FASTA (needed unless ``tracks`` is given).
         annotation: genes to draw (and whose strand to show), or None.
@@ -300,32 +316,20 @@ class PlotRegionSettings:
             trailing ``.bw`` is dropped) to read instead of computing.
         strand: ``auto`` (the genes' strand when the annotation puts all genes there on one,
             else both), ``+``, ``-`` or ``both``.
-        width, height, dpi, device, precision, threads, batch_size, weights: as for variants.
+        batch_size: windows per model call; the rest as :class:`FigureSettings`.
     """
 
-    output: str | Path
     region: str
     fasta: str | Path | None = None
     annotation: str | Path | None = None
-    models: tuple[str, ...] = ("spliceai",)
     tracks: str | None = None
     strand: str = "auto"
-    width: float = 10.0
-    height: float | None = None
-    dpi: int = 150
-    device: str = "auto"
-    precision: str = "fp32"
-    threads: int = 0
     batch_size: int = 8
-    weights: str | Path | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "models", tuple(self.models))
         from rnatools.genome import parse_region
-        from rnatools.plotting.style import check_size, figure_format
 
-        figure_format(self.output)
-        check_size(self.width, self.height, self.dpi)
+        super().__post_init__()
         try:
             interval = parse_region(self.region, parameter="region")
         except UsageError as exc:  # the region is the command's argument, not an option
