@@ -12,8 +12,8 @@ import typer
 from rnatools.cli.console import progress_bar
 from rnatools.cli.options import FastaOption, StrandChoice, strand_value
 from rnatools.errors import UsageError
-from rnatools.pipelines.windows import WindowsSettings, run_windows
-from rnatools.windows import DEFAULT_FLANK
+
+DEFAULT_FLANK = 5000  # rnatools.windows.DEFAULT_FLANK (the CLI does not import numpy)
 
 log = logging.getLogger("rnatools.windows")
 
@@ -117,6 +117,8 @@ def windows(
         raise UsageError("give at least one of --gtf, --bed or --region")
     if genes is not None and annotation is None:
         raise UsageError("--genes needs --gtf")
+    from rnatools.pipelines.windows import WindowsSettings, run_windows
+
     settings = WindowsSettings(
         fasta=fasta,
         output=output,
