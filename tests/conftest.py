@@ -140,3 +140,11 @@ def cache_spliceai_work(patch: pytest.MonkeyPatch, cache: dict[bytes, object]) -
     patch.setattr(rnatools.models.spliceai, "load_keras_net", cached_load_net)
     patch.setattr(SpliceAIModel, "forward", cached_forward)
     patch.setattr(SpliceAIIncremental, "run", cached_run_snvs)
+    run_windows = SpliceAIIncremental.run_windows
+
+    def cached_run_windows(self, engine, windows):
+        text = f"{[(s, list(v)) for s, v in windows]}|{engine.precision}"
+        key = b"v" + hashlib.sha1(text.encode()).digest()
+        return cached(key, lambda: run_windows(self, engine, windows))
+
+    patch.setattr(SpliceAIIncremental, "run_windows", cached_run_windows)

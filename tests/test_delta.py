@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnatools.io.fasta import Fasta
 from rnatools.engine import Engine
+from rnatools.io.fasta import Fasta
 from rnatools.io.gene_table import GeneRow, GeneTable
 from rnatools.models.base import SpliceModel
 from rnatools.scoring.delta import (
@@ -112,7 +112,9 @@ def test_negative_delta_prints_minus_zero_also_when_masked():
     alt = ref - np.float32(1e-4)  # every difference negative: the "gain" is -1e-4
     scores = delta_scores(ref, alt, channels=SPLICEAI_CHANNELS)
     assert format(scores.acceptor_gain, ".2f") == "-0.00"
-    masked = delta_scores(ref, alt, boundary=-1, channels=SPLICEAI_CHANNELS)  # gain position -1 == boundary → * 0 → -0.0
+    masked = delta_scores(
+        ref, alt, boundary=-1, channels=SPLICEAI_CHANNELS
+    )  # gain position -1 == boundary → * 0 → -0.0
     assert str(masked.acceptor_gain) == "-0.0"
     assert format_entry("T", "G1", masked).split("|")[2] == "-0.00"
 
@@ -345,9 +347,9 @@ def test_window_past_contig_start_is_skipped_unless_padded(synthetic):
     # 8,010 - 5,050 > 0: fine at D=50, but at D=4,000 the window starts before position 1
     with Fasta(fasta_path) as fasta:
         table = GeneTable(genes)
-        skipped = DeltaScorer(ArrayModel(ExactFakeModel()), fasta, table, DeltaOptions(4000)).annotate(
-            [near_start]
-        )
+        skipped = DeltaScorer(
+            ArrayModel(ExactFakeModel()), fasta, table, DeltaOptions(4000)
+        ).annotate([near_start])
         assert skipped[0].skip is SkipReason.NEAR_CONTIG_END and not skipped[0].entries
         padded = DeltaScorer(
             ArrayModel(ExactFakeModel()), fasta, table, DeltaOptions(4000, pad_contig_ends=True)
@@ -428,7 +430,7 @@ def test_incremental_runner_matches_whole_windows(random_ensemble):
         Engine("cpu"), sequence, centers, bases, distance
     )
     with torch.inference_mode():
-        whole_ref = random_ensemble(torch.from_numpy(one_hot(sequence)[None]))[0].numpy()
+        whole_ref = random_ensemble(torch.from_numpy(one_hot(sequence)).unsqueeze(0))[0].numpy()
         np.testing.assert_array_equal(ref, whole_ref)
         for j, center in enumerate(centers):
             window = sequence[center - FLANK - distance : center + FLANK + distance + 1]

@@ -12,9 +12,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from rnatools.engine import Engine
-from rnatools.models.base import SpliceModel
 from rnatools.cli.main import app
+from rnatools.engine import Engine
 from rnatools.errors import InputError, UsageError
 from rnatools.genome import Interval
 from rnatools.io.merge import (
@@ -28,6 +27,7 @@ from rnatools.io.merge import (
 )
 from rnatools.io.tracks import open_track_writer
 from rnatools.io.vcf import VcfWriter, iter_records, open_vcf
+from rnatools.models.base import SpliceModel
 from rnatools.scoring.splice_sites import InMemorySequences, predict_splice_sites
 from rnatools.sharding import Shard, select_records, shard_intervals
 

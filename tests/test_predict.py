@@ -18,10 +18,10 @@ import pytest
 from typer.testing import CliRunner
 
 from rnatools.cli.main import app
+from rnatools.engine import Engine
 from rnatools.errors import InputError
 from rnatools.genome import Interval
 from rnatools.io.fasta import Fasta
-from rnatools.engine import Engine
 from rnatools.models.spliceai import SpliceAIModel, installed_weights
 from rnatools.scoring import splice_sites
 from rnatools.scoring.splice_sites import predict_splice_sites

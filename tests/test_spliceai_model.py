@@ -13,16 +13,16 @@ import numpy as np
 import pytest
 import torch
 
+from rnatools.engine import Engine
 from rnatools.errors import MissingWeightsError
 from rnatools.models import spliceai
+from rnatools.models.registry import find_weights
 from rnatools.models.spliceai import (
     SPLICEAI_FLANK,
     SpliceAIEnsemble,
     installed_weights,
     load_spliceai,
 )
-from rnatools.engine import Engine
-from rnatools.models.registry import find_weights
 from rnatools.models.spliceai_weights import weight_files
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import numpy as np
 from torch import Tensor
@@ -31,7 +31,11 @@ class IncrementalSNV(Protocol):
     """
 
     def run(
-        self, engine: Engine, sequence: str, centers: Sequence[int], alt_bases: Sequence[str],
+        self,
+        engine: Engine,
+        sequence: str,
+        centers: Sequence[int],
+        alt_bases: Sequence[str],
         distance: int,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Model-orientation REF track of ``sequence`` and ALT tracks of its SNVs.
@@ -51,6 +55,79 @@ class IncrementalSNV(Protocol):
 
         Raises:
             ValueError: an SNV whose outputs do not all lie inside the window's outputs.
+        """
+        ...  # pragma: no cover
+
+
+class VariantCone(NamedTuple):
+    """One variant of a window for :meth:`IncrementalVariants.run_variants` (input indices,
+    0-based half-open, in the orientation of the window's sequence).
+
+    Attributes:
+        start: input index of the first replaced REF base.
+        ref_length: REF bases replaced (``m``; 1 for an SNV, 0 is allowed).
+        alt: the ALT bases put in their place (at least one).
+        out_start, out_end: the ALT outputs wanted, as indices into the ALT sequence
+            ``sequence[:start] + alt + sequence[start + ref_length:]`` (so a position right of
+            the change is ``len(alt) − ref_length`` larger than its REF index).
+    """
+
+    start: int
+    ref_length: int
+    alt: str
+    out_start: int
+    out_end: int
+
+
+class IncrementalVariants(IncrementalSNV, Protocol):
+    """Optional extension of :class:`IncrementalSNV`: substitutions, deletions, insertions and
+    delins of one window from its REF activations.
+
+    A scorer checks for it with ``getattr(model.incremental, "run_windows", None)`` (or
+    ``run_variants``) and runs whole ALT windows for indels and MNVs when it is missing.
+    """
+
+    def run_variants(
+        self, engine: Engine, sequence: str, variants: Sequence[VariantCone]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Model-orientation REF track of ``sequence`` and the ALT outputs of its variants.
+
+        Args:
+            engine: runs the work (device, precision, inference mode).
+            sequence: ``length + 2·context`` nt, in the model's orientation.
+            variants: each change and the ALT output range wanted (:class:`VariantCone`); the
+                range must lie in the ALT sequence's outputs ``[context, length + k +
+                context)`` (``k = len(alt) − ref_length``) and within ``context`` nt of the
+                change.
+
+        Returns:
+            ``(length, channels)`` float32 REF probabilities and, per variant in order,
+            ``(out_end − out_start, channels)`` float32 ALT probabilities: the numbers a whole
+            ALT window run through ``forward`` gives at those outputs (to the convolution
+            library's summation order).
+
+        Raises:
+            ValueError: a variant that does not fit (see the model's implementation).
+        """
+        ...  # pragma: no cover
+
+    def run_windows(
+        self, engine: Engine, windows: Sequence[tuple[str, Sequence[VariantCone]]]
+    ) -> list[tuple[np.ndarray, list[np.ndarray]]]:
+        """:meth:`run_variants` for many windows at once (the chunks of a block of records, of
+        several genes), batching their REF passes and their variants' work across windows;
+        the same numbers as one :meth:`run_variants` call per window (to the convolution
+        library's summation order).
+
+        Args:
+            engine: runs the work.
+            windows: ``(sequence, variants)`` pairs, as for :meth:`run_variants`.
+
+        Returns:
+            one :meth:`run_variants` result per window, in order.
+
+        Raises:
+            ValueError: a variant that does not fit its window.
         """
         ...  # pragma: no cover
 
@@ -97,4 +174,4 @@ class SpliceModel(ABC):
         return self.acceptor_channel, self.donor_channel
 
 
-__all__ = ["IncrementalSNV", "SpliceModel"]
+__all__ = ["IncrementalSNV", "IncrementalVariants", "SpliceModel", "VariantCone"]

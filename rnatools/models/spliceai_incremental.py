@@ -14,8 +14,10 @@ class SpliceAIIncremental(DilatedIncremental):
     """REF track of a window plus ALT tracks of SNVs inside it, for a SpliceAI ensemble.
 
     ``SpliceAIIncremental(lambda: ensemble, snv_batch=64)``; see
-    :class:`~rnatools.models.incremental.DilatedIncremental`. Returns ``(length, 3)`` REF and
-    ``(n, 2·distance + 1, 3)`` ALT probabilities (mean of the networks, summed in network order).
+    :class:`~rnatools.models.incremental.DilatedIncremental`. ``run`` returns ``(length, 3)`` REF
+    and ``(n, 2·distance + 1, 3)`` ALT probabilities of SNVs, ``run_variants`` the REF track and
+    one ALT track per substitution, deletion, insertion or delins (mean of the networks, summed
+    in network order).
     """
 
 

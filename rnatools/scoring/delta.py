@@ -16,7 +16,9 @@ How the work is organised (the numbers do not depend on it):
   once over the union of positions the variants need (merged into intervals, cut into chunks).
 * Each ALT allele needs one model call on its own window; windows of equal length (all SNVs,
   indels of equal length change) are stacked into batches by the engine. SNVs go through the
-  model's incremental capability when it has one.
+  model's incremental capability when it has one, and so do indels, MNVs and delins when it
+  offers ``run_windows`` (:class:`~rnatools.models.base.IncrementalVariants`), which gets every
+  chunk of a block in one call and batches REF passes and variants across chunks and genes.
 * Minus-strand genes are run on the reverse complement and the outputs reversed back, so every
   track is in + strand genome order.
 * Records are checked by the shared planner (:mod:`rnatools.scoring.variants`) first.
@@ -48,7 +50,7 @@ from rnatools.errors import UsageError
 from rnatools.io.fasta import Fasta
 from rnatools.io.gene_table import GeneRow, GeneTable
 from rnatools.io.transcripts import priority
-from rnatools.models.base import SpliceModel
+from rnatools.models.base import SpliceModel, VariantCone
 from rnatools.scoring.variants import (
     PlanSkip,
     Variant,
@@ -439,8 +441,9 @@ class DeltaScorer:
             default ``batch_size ×`` :data:`BATCH_NT_PER_WINDOW`.
         chunk_length: longest reference chunk, in output positions.
         incremental: score SNVs through the model's incremental capability when it has one
-            (sharing the reference chunk's activations); indels, MNVs, and every ALT when False,
-            run whole ALT windows.
+            (sharing the reference chunk's activations), and indels, MNVs and delins too when
+            the capability offers ``run_windows``/``run_variants``; the others, and every ALT
+            when False, run whole ALT windows.
         keep_tracks: fill :attr:`RecordAnnotation.tracks` with the REF and aligned ALT tracks of
             every scored entry (:class:`EntryTracks`).
         raw_scores: fill :attr:`RecordAnnotation.raw_entries` (:func:`format_raw_entry`).
@@ -684,11 +687,18 @@ class DeltaScorer:
                 item.output = output if item.strand == "+" else output[::-1]
 
     def _run_incremental(self, chunk: _Chunk, sequence: str) -> None:
-        """REF track of ``chunk`` and ALT tracks of its SNVs through the incremental capability."""
+        """REF track of ``chunk`` and ALT tracks of its variants through the incremental
+        capability: every job when the capability has ``run_variants``
+        (:class:`~rnatools.models.base.IncrementalVariants`) and the chunk has indels or MNVs,
+        otherwise its SNVs (the rest then run whole ALT windows)."""
         assert self.incremental is not None
         distance = self.options.max_distance
         context_start0 = chunk.start0 - self.model.context
         snvs = [job for job in chunk.jobs if job.ref_length == 1 and len(job.alt_bases) == 1]
+        run_variants = getattr(self.incremental, "run_variants", None)
+        if run_variants is not None and len(snvs) < len(chunk.jobs):
+            self._run_variants(chunk, sequence, run_variants)
+            return
         centers = [job.pos0 - context_start0 for job in snvs]
         bases = [job.alt_bases for job in snvs]
         if chunk.gene.strand == "-":
@@ -704,6 +714,56 @@ class DeltaScorer:
         chunk.track = reference
         for job, track in zip(snvs, alternatives, strict=True):
             job.alt_output = track
+
+    def _run_windows(self, chunks: list[_Chunk], run_windows) -> None:
+        """REF track of every chunk and ALT track of every job in one ``run_windows`` call
+        (:class:`~rnatools.models.base.IncrementalVariants`): the capability batches the REF
+        passes of equal-length chunks and the cones of equal shape across chunks and genes."""
+        windows = [self._cones(chunk, self._chunk_input(chunk)) for chunk in chunks]
+        results = run_windows(self.engine, windows)
+        for chunk, (reference, alternatives) in zip(chunks, results, strict=True):
+            self.model_windows += 1 + len(alternatives)
+            self._set_outputs(chunk, reference, alternatives)
+
+    def _set_outputs(
+        self, chunk: _Chunk, reference: np.ndarray, alternatives: Sequence[np.ndarray]
+    ) -> None:
+        if chunk.gene.strand == "-":
+            reference = reference[::-1]
+            alternatives = [track[::-1] for track in alternatives]
+        chunk.track = reference
+        for job, track in zip(chunk.jobs, alternatives, strict=True):
+            job.alt_output = track
+
+    def _run_variants(self, chunk: _Chunk, sequence: str, run_variants) -> None:
+        """Every job of ``chunk`` through ``run_variants``."""
+        reference, alternatives = run_variants(self.engine, *self._cones(chunk, sequence))
+        self.model_windows += 1 + len(alternatives)
+        self._set_outputs(chunk, reference, alternatives)
+
+    def _cones(self, chunk: _Chunk, sequence: str) -> tuple[str, list[VariantCone]]:
+        """The chunk's input in the model's orientation and one :class:`VariantCone` per job:
+        the ALT outputs a whole ALT window gives, ``pos0 − D`` onwards (``covered − len(REF) +
+        len(ALT)`` rows; reversed on the reverse complement for a minus-strand gene)."""
+        distance = self.options.max_distance
+        length = len(sequence)
+        cones: list[VariantCone] = []
+        for job in chunk.jobs:
+            m, a = job.ref_length, len(job.alt_bases)
+            q = job.pos0 - (chunk.start0 - self.model.context)  # first REF base, input index
+            rows = self.options.covered - m + a
+            if chunk.gene.strand == "+":
+                cones.append(VariantCone(q, m, job.alt_bases, q - distance, q - distance + rows))
+            else:  # the same outputs on the reverse complement, in reverse order
+                end = length + a - m - (q - distance)
+                cones.append(
+                    VariantCone(
+                        length - q - m, m, reverse_complement(job.alt_bases), end - rows, end
+                    )
+                )
+        if chunk.gene.strand == "-":
+            sequence = reverse_complement(sequence)
+        return sequence, cones
 
     def _score(self, job: _Job, chunk: _Chunk, annotation: RecordAnnotation) -> None:
         """Fill the entry (and raw entry, tracks) of ``job`` from its chunk's REF track."""
@@ -753,7 +813,10 @@ class DeltaScorer:
         self._chrom_of = {id(job.gene): variants[job.record].chrom for job in jobs}
         chunks = self._chunks(jobs)
         window_inputs: list[tuple[_Job | _Chunk, _ModelInput]] = []
-        for chunk in chunks:
+        run_windows = getattr(self.incremental, "run_windows", None)
+        if run_windows is not None:
+            self._run_windows(chunks, run_windows)
+        for chunk in chunks if run_windows is None else ():
             sequence = self._chunk_input(chunk)
             if self.incremental is not None:
                 self._run_incremental(chunk, sequence)

@@ -16,8 +16,9 @@ How the work is organised (the numbers do not depend on it):
 * Pangolin's window is the raw genome (no transcript masking, ``N`` only past contig ends), so
   the REF probabilities do not depend on the gene nor on the variant: one *reference track* per
   contig and strand is run over the merged positions of a block's variants and sliced.
-* SNVs go through the model's incremental capability (sharing the chunk's activations); indels
-  and MNVs run whole ALT windows, batched by the engine.
+* SNVs go through the model's incremental capability (sharing the chunk's activations); so do
+  indels and MNVs when it offers ``run_windows`` (every chunk of a block in one call, batched
+  across chunks; otherwise they run whole ALT windows, batched by the engine).
 * Minus-strand genes are scored on the reverse complement and the outputs reversed back, so
   every track is in + strand genome order. The score is computed once per strand and each gene
   of that strand is masked with its own annotated sites.
@@ -39,7 +40,7 @@ from rnatools.engine import Engine
 from rnatools.errors import UsageError
 from rnatools.io.fasta import Fasta
 from rnatools.io.gene_table import GeneRow, GeneTable
-from rnatools.models.base import SpliceModel
+from rnatools.models.base import SpliceModel, VariantCone
 from rnatools.scoring.variants import (
     PlanSkip,
     Variant,
@@ -375,7 +376,8 @@ class PangolinScorer:
         max_batch_nt: most input nt per model call; default ``batch_size ×``
             :data:`BATCH_NT_PER_WINDOW`.
         chunk_length: longest reference chunk, in output positions.
-        incremental: score SNVs through the model's incremental capability when it has one.
+        incremental: score SNVs (and indels and MNVs, when it offers ``run_windows``) through
+            the model's incremental capability when it has one.
 
     Raises:
         UsageError: the model has no per-tissue P(splice) channels (``parameter="models"``).
@@ -541,6 +543,61 @@ class PangolinScorer:
         for job, track in zip(snvs, alternatives, strict=True):
             job.alt_output = track
 
+    def _run_windows(self, chunks: list[_Chunk], run_windows) -> None:
+        """REF track of every chunk and ALT outputs of every job (SNVs, indels, MNVs) in one
+        ``run_windows`` call (:class:`~rnatools.models.base.IncrementalVariants`), which
+        batches the work of equal-length chunks and of equal-shape variants across chunks."""
+        context = self.model.context
+        windows = [
+            self._cones(
+                chunk, self._genome(chunk.chrom, chunk.start0 - context, chunk.end0 + context)
+            )
+            for chunk in chunks
+        ]
+        for chunk, (reference, alternatives) in zip(
+            chunks, run_windows(self.engine, windows), strict=True
+        ):
+            self.model_windows += 1 + len(alternatives)
+            self._set_outputs(chunk, reference, alternatives)
+
+    def _set_outputs(
+        self, chunk: _Chunk, reference: np.ndarray, alternatives: Sequence[np.ndarray]
+    ) -> None:
+        if chunk.strand == "-":
+            reference = reference[::-1]
+            alternatives = [track[::-1] for track in alternatives]
+        chunk.track = reference
+        for job, track in zip(chunk.jobs, alternatives, strict=True):
+            job.alt_output = track
+
+    def _run_variants(self, chunk: _Chunk, sequence: str, run_variants) -> None:
+        """REF track of ``chunk`` and the ALT outputs of every job through ``run_variants``."""
+        reference, alternatives = run_variants(self.engine, *self._cones(chunk, sequence))
+        self.model_windows += 1 + len(alternatives)
+        self._set_outputs(chunk, reference, alternatives)
+
+    def _cones(self, chunk: _Chunk, sequence: str) -> tuple[str, list[VariantCone]]:
+        """The chunk's input in the model's orientation and one :class:`VariantCone` per job:
+        the outputs a whole ALT window gives, ``pos0 − d`` onwards (``2·d + len(ALT)`` rows;
+        reversed on the reverse complement for the minus strand)."""
+        d = self.options.max_distance
+        length = len(sequence)
+        cones: list[VariantCone] = []
+        for job in chunk.jobs:
+            m, a = job.ref_length, len(job.alt)
+            q = job.pos0 - (chunk.start0 - self.model.context)  # first REF base, input index
+            rows = 2 * d + a
+            if chunk.strand == "+":
+                cones.append(VariantCone(q, m, job.alt, q - d, q - d + rows))
+            else:  # the same outputs on the reverse complement, in reverse order
+                end = length + a - m - (q - d)
+                cones.append(
+                    VariantCone(length - q - m, m, reverse_complement(job.alt), end - rows, end)
+                )
+        if chunk.strand == "-":
+            sequence = reverse_complement(sequence)
+        return sequence, cones
+
     def _score_jobs(self, jobs: list[_Job]) -> None:
         """Run the model for every job and set its unmasked ``gain`` and ``loss``."""
         d = self.options.max_distance
@@ -548,10 +605,16 @@ class PangolinScorer:
         chunks = self._chunks(jobs)
         window_inputs: list[tuple[_Job | _Chunk, _ModelInput]] = []
         use_incremental = self.incremental_enabled and self.model.incremental is not None
-        for chunk in chunks:
+        run_windows = getattr(self.model.incremental, "run_windows", None)
+        if use_incremental and run_windows is not None:
+            self._run_windows(chunks, run_windows)
+        for chunk in chunks if not (use_incremental and run_windows is not None) else ():
             sequence = self._genome(chunk.chrom, chunk.start0 - context, chunk.end0 + context)
             snvs = [job for job in chunk.jobs if job.ref_length == 1 and len(job.alt) == 1]
-            if use_incremental and snvs:
+            run_variants = getattr(self.model.incremental, "run_variants", None)
+            if use_incremental and run_variants is not None and len(snvs) < len(chunk.jobs):
+                self._run_variants(chunk, sequence, run_variants)
+            elif use_incremental and snvs:
                 self._run_incremental(chunk, sequence, snvs)
             else:
                 window_inputs.append((chunk, _ModelInput(sequence, chunk.strand)))
