@@ -27,12 +27,16 @@ one, which oneDNN runs several times faster on CPU (``benchmarks/predict_through
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from rnatools.models.base import SpliceModel
 
 Head = Callable[[Tensor], Tensor]
 """``(batch, length, out_channels)`` logits → probabilities of the same shape."""
@@ -339,7 +343,70 @@ def freeze(module: nn.Module) -> nn.Module:
     return module
 
 
+class DilatedCNNModel(SpliceModel):
+    """A :class:`~rnatools.models.base.SpliceModel` whose networks are an :class:`Ensemble` of
+    :class:`DilatedResNet`, read from their weight files on first use (so a run none of whose
+    inputs reaches the model reads none), with the incremental path of
+    :mod:`rnatools.models.incremental`.
+
+    A model module subclasses it with its constants (``name``, ``context``, ``channels``, …)
+    and :meth:`read_ensemble`.
+
+    Args:
+        weight_files: the files :meth:`read_ensemble` reads.
+        device: where the networks live.
+        ensemble: an already built ensemble (instead of ``weight_files``).
+
+    Raises:
+        ValueError: neither weight files nor an ensemble.
+    """
+
+    def __init__(
+        self,
+        weight_files: Sequence[Path] = (),
+        device: torch.device | str = "cpu",
+        *,
+        ensemble: Ensemble | None = None,
+    ):
+        if ensemble is None and not weight_files:
+            raise ValueError(f"{type(self).__name__} needs weight files or an ensemble")
+        self.weight_files = list(weight_files)
+        self.device = torch.device(device)
+        self._ensemble = ensemble
+        self.incremental = self.make_incremental()
+
+    def make_incremental(self):
+        """The incremental capability (reads :attr:`ensemble` only when first run)."""
+        from rnatools.models.incremental import DilatedIncremental
+
+        return DilatedIncremental(lambda: self.ensemble)
+
+    @abstractmethod
+    def read_ensemble(self) -> Ensemble:
+        """Read :attr:`weight_files` into the ensemble, on :attr:`device`, in eval mode.
+
+        Raises:
+            MissingWeightsError: a file cannot be read as the model's weights.
+            InputError: weights of another architecture.
+        """
+
+    @property
+    def ensemble(self) -> Ensemble:
+        """The networks, read by :meth:`read_ensemble` on first use."""
+        if self._ensemble is None:
+            self._ensemble = self.read_ensemble()
+        return self._ensemble
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.ensemble(x)
+
+    def forward_each(self, x: Tensor) -> Tensor:
+        """``(n_nets, batch, length, channels)`` outputs of every network (before combining)."""
+        return self.ensemble.forward_each(x)
+
+
 __all__ = [
+    "DilatedCNNModel",
     "Affine",
     "Conv",
     "DilatedResNet",

@@ -30,8 +30,8 @@ import torch
 from torch import Tensor
 
 from rnatools.errors import InputError, MissingWeightsError, UsageError
-from rnatools.models.base import SpliceModel
 from rnatools.models.dilated_cnn import (
+    DilatedCNNModel,
     DilatedResNet,
     Ensemble,
     batchnorm,
@@ -225,7 +225,7 @@ def load_net(path: Path, flank: int) -> OpenSpliceAINet:
     return net_from_state_dict(state, flank, str(path))
 
 
-class OpenSpliceAIModel(SpliceModel):
+class OpenSpliceAIModel(DilatedCNNModel):
     """OpenSpliceAI-MANE behind the :class:`~rnatools.models.base.SpliceModel` interface.
 
     ``forward`` maps ``(batch, length + flank, 4)`` one-hot to ``(batch, length, 3)`` ensemble
@@ -252,37 +252,20 @@ class OpenSpliceAIModel(SpliceModel):
         *,
         ensemble: Ensemble | None = None,
     ):
-        from rnatools.models.incremental import DilatedIncremental
-
-        if ensemble is None and not weight_files:
-            raise ValueError("OpenSpliceAIModel needs weight files or an ensemble")
         self.name = name
         self.flank = flank_of(name)
         self.context = self.flank // 2
-        self.weight_files = list(weight_files)
-        self.device = torch.device(device)
-        self._ensemble = ensemble
-        self.incremental = DilatedIncremental(lambda: self.ensemble)
+        super().__init__(weight_files, device, ensemble=ensemble)
 
-    @property
-    def ensemble(self) -> Ensemble:
-        """The networks, read from :attr:`weight_files` on first use.
+    def read_ensemble(self) -> Ensemble:
+        """The seeds' networks (mean of their softmax).
 
         Raises:
             MissingWeightsError: a file cannot be read as a state dict.
             InputError: a state dict of another flank or architecture.
         """
-        if self._ensemble is None:
-            nets = [load_net(path, self.flank) for path in self.weight_files]
-            self._ensemble = freeze(Ensemble(nets)).to(self.device)
-        return self._ensemble
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.ensemble(x)
-
-    def forward_each(self, x: Tensor) -> Tensor:
-        """``(n_nets, batch, length, 3)`` probabilities of every network."""
-        return self.ensemble.forward_each(x)
+        nets = [load_net(path, self.flank) for path in self.weight_files]
+        return freeze(Ensemble(nets)).to(self.device)
 
 
 def load_openspliceai(name: str, path: Path, engine: Engine, **options) -> OpenSpliceAIModel:

@@ -27,8 +27,8 @@ import torch
 from torch import Tensor
 
 from rnatools.errors import InputError, MissingWeightsError, UsageError
-from rnatools.models.base import SpliceModel
 from rnatools.models.dilated_cnn import (
+    DilatedCNNModel,
     DilatedResNet,
     Ensemble,
     batchnorm,
@@ -201,7 +201,7 @@ def load_net(path: Path) -> PangolinNet:
     return net_from_state_dict(state, str(path))
 
 
-class PangolinModel(SpliceModel):
+class PangolinModel(DilatedCNNModel):
     """Pangolin behind the :class:`~rnatools.models.base.SpliceModel` interface.
 
     ``forward`` maps ``(batch, length + 10000, 4)`` one-hot to ``(batch, length, 9)`` float32:
@@ -235,35 +235,19 @@ class PangolinModel(SpliceModel):
         *,
         ensemble: Ensemble | None = None,
     ):
-        from rnatools.models.incremental import DilatedIncremental
-
         if ensemble is None and len(weight_files) != len(WEIGHT_FILES):
             raise ValueError(f"PangolinModel needs {len(WEIGHT_FILES)} weight files or an ensemble")
-        self.weight_files = list(weight_files)
-        self.device = torch.device(device)
-        self._ensemble = ensemble
-        self.incremental = DilatedIncremental(lambda: self.ensemble)
+        super().__init__(weight_files, device, ensemble=ensemble)
 
-    @property
-    def ensemble(self) -> Ensemble:
-        """The 12 networks (combined by :func:`combine_tissues`), read on first use.
+    def read_ensemble(self) -> Ensemble:
+        """The 12 networks, combined by :func:`combine_tissues`.
 
         Raises:
             MissingWeightsError: a file cannot be read as a state dict.
             InputError: a state dict that is not Pangolin's.
         """
-        if self._ensemble is None:
-            nets = [load_net(path) for path in self.weight_files]
-            self._ensemble = freeze(Ensemble(nets, combine_tissues)).to(self.device)
-        return self._ensemble
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.ensemble(x)
-
-    def forward_each(self, x: Tensor) -> Tensor:
-        """``(12, batch, length, 12)``: every network's 12 channels (P(no splice), P(splice),
-        usage per tissue), networks in :data:`WEIGHT_FILES` order."""
-        return self.ensemble.forward_each(x)
+        nets = [load_net(path) for path in self.weight_files]
+        return freeze(Ensemble(nets, combine_tissues)).to(self.device)
 
 
 def load_pangolin(name: str, path: Path, engine: Engine, **options) -> PangolinModel:

@@ -25,11 +25,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from torch import Tensor
 
 from rnatools.errors import MissingWeightsError
-from rnatools.models.base import SpliceModel
 from rnatools.models.dilated_cnn import (
+    DilatedCNNModel,
     DilatedResNet,
     Ensemble,
     batchnorm,
@@ -71,7 +70,10 @@ class SpliceAINet(DilatedResNet):
 
     def __init__(self) -> None:
         super().__init__(
-            GROUPS, len(OUTPUT_CHANNELS), softmax_head, channels=CHANNELS,
+            GROUPS,
+            len(OUTPUT_CHANNELS),
+            softmax_head,
+            channels=CHANNELS,
             units_per_group=UNITS_PER_GROUP,
         )
         assert self.context == SPLICEAI_FLANK
@@ -180,7 +182,7 @@ def _read_ensemble(files: Sequence[Path], device: torch.device | str) -> SpliceA
 # The adapter
 
 
-class SpliceAIModel(SpliceModel):
+class SpliceAIModel(DilatedCNNModel):
     """SpliceAI behind the :class:`~rnatools.models.base.SpliceModel` interface.
 
     ``forward`` maps ``(batch, length + 10000, 4)`` one-hot to ``(batch, length, 3)`` ensemble
@@ -202,35 +204,18 @@ class SpliceAIModel(SpliceModel):
     acceptor_channel = OUTPUT_CHANNELS.index("acceptor")
     donor_channel = OUTPUT_CHANNELS.index("donor")
 
-    def __init__(
-        self,
-        weight_files: Sequence[Path] = (),
-        device: torch.device | str = "cpu",
-        *,
-        ensemble: SpliceAIEnsemble | None = None,
-    ):
+    def make_incremental(self):
         from rnatools.models.spliceai_incremental import SpliceAIIncremental
 
-        if ensemble is None and not weight_files:
-            raise ValueError("SpliceAIModel needs weight files or an ensemble")
-        self.weight_files = list(weight_files)
-        self.device = torch.device(device)
-        self._ensemble = ensemble
-        self.incremental = SpliceAIIncremental(lambda: self.ensemble)
+        return SpliceAIIncremental(lambda: self.ensemble)
 
-    @property
-    def ensemble(self) -> SpliceAIEnsemble:
-        """The networks, read from :attr:`weight_files` on first use.
+    def read_ensemble(self) -> SpliceAIEnsemble:
+        """The Keras networks (mean of their softmax).
 
         Raises:
             MissingWeightsError: a file cannot be read as SpliceAI weights.
         """
-        if self._ensemble is None:
-            self._ensemble = _read_ensemble(self.weight_files, self.device)
-        return self._ensemble
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.ensemble(x)
+        return _read_ensemble(self.weight_files, self.device)
 
 
 def load_spliceai_model(name: str, path: Path, engine: Engine, **options) -> SpliceAIModel:
