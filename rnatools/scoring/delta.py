@@ -51,6 +51,7 @@ from rnatools.io.fasta import Fasta
 from rnatools.io.gene_table import GeneRow, GeneTable
 from rnatools.io.transcripts import priority
 from rnatools.models.base import SpliceModel, VariantCone
+from rnatools.scoring.model_calls import run_whole_windows, set_chunk_outputs
 from rnatools.scoring.variants import (
     PlanSkip,
     Variant,
@@ -60,7 +61,7 @@ from rnatools.scoring.variants import (
     normalize_alleles,
     plan_variant,
 )
-from rnatools.sequence import one_hot_batch, reverse_complement
+from rnatools.sequence import reverse_complement
 from rnatools.windows import cut_window, mask_outside_range
 
 log = logging.getLogger("rnatools.scoring.delta")
@@ -669,22 +670,13 @@ class DeltaScorer:
     # -- model ------------------------------------------------------------------------------
     def _run(self, inputs: list[_ModelInput]) -> None:
         """Fill ``output`` of every input, batching windows of equal length."""
-        engine = self.engine
-        for batch in engine.batches(
+        self.model_windows += run_whole_windows(
+            self.engine,
+            self.model,
             inputs,
-            length=lambda item: len(item.sequence),
             batch_size=self.batch_size,
             max_batch_nt=self.max_batch_nt,
-            sort=True,
-        ):
-            sequences = [
-                item.sequence if item.strand == "+" else reverse_complement(item.sequence)
-                for item in batch
-            ]
-            outputs = engine.run(self.model.forward, one_hot_batch(sequences))
-            self.model_windows += len(batch)
-            for item, output in zip(batch, outputs, strict=True):
-                item.output = output if item.strand == "+" else output[::-1]
+        )
 
     def _run_incremental(self, chunk: _Chunk, sequence: str) -> None:
         """REF track of ``chunk`` and ALT tracks of its variants through the incremental
@@ -723,23 +715,13 @@ class DeltaScorer:
         results = run_windows(self.engine, windows)
         for chunk, (reference, alternatives) in zip(chunks, results, strict=True):
             self.model_windows += 1 + len(alternatives)
-            self._set_outputs(chunk, reference, alternatives)
-
-    def _set_outputs(
-        self, chunk: _Chunk, reference: np.ndarray, alternatives: Sequence[np.ndarray]
-    ) -> None:
-        if chunk.gene.strand == "-":
-            reference = reference[::-1]
-            alternatives = [track[::-1] for track in alternatives]
-        chunk.track = reference
-        for job, track in zip(chunk.jobs, alternatives, strict=True):
-            job.alt_output = track
+            set_chunk_outputs(chunk, chunk.gene.strand, reference, alternatives)
 
     def _run_variants(self, chunk: _Chunk, sequence: str, run_variants) -> None:
         """Every job of ``chunk`` through ``run_variants``."""
         reference, alternatives = run_variants(self.engine, *self._cones(chunk, sequence))
         self.model_windows += 1 + len(alternatives)
-        self._set_outputs(chunk, reference, alternatives)
+        set_chunk_outputs(chunk, chunk.gene.strand, reference, alternatives)
 
     def _cones(self, chunk: _Chunk, sequence: str) -> tuple[str, list[VariantCone]]:
         """The chunk's input in the model's orientation and one :class:`VariantCone` per job:

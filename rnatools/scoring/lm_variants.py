@@ -248,9 +248,7 @@ class LMVariantScorer:
             annotation.skip = _PLAN_SKIPS[planned]
             return annotation
         alts = [
-            alt
-            for alt in planned.alts
-            if is_scorable_allele(alt) and not is_ambiguous_allele(alt)
+            alt for alt in planned.alts if is_scorable_allele(alt) and not is_ambiguous_allele(alt)
         ]
         if not alts:
             if any(is_ambiguous_allele(alt) for alt in planned.alts):

@@ -142,9 +142,7 @@ def check_interval(source: SequenceSource, interval: Interval) -> Interval:
     chrom = source.resolve(interval.chrom)
     length = source.lengths[chrom]
     if interval.end > length:
-        raise InputError(
-            f"interval {interval} ends past the end of contig {chrom} ({length} nt)"
-        )
+        raise InputError(f"interval {interval} ends past the end of contig {chrom} ({length} nt)")
     if interval.length == 0:
         raise InputError(f"interval {interval} is empty")
     return Interval(chrom, interval.start, interval.end, interval.strand, interval.name)
@@ -225,8 +223,11 @@ def predict_tracks(
                 raise UsageError(f"interval {interval} has no strand; expand it first")
             width = _chunk_width(interval.length, chunk_size)
             for chunk_start, kept in _chunks(interval, chunk_size):
-                yield (interval, chunk_start, kept), _window(
-                    source, interval.chrom, chunk_start, width, interval.strand, model.context
+                yield (
+                    (interval, chunk_start, kept),
+                    _window(
+                        source, interval.chrom, chunk_start, width, interval.strand, model.context
+                    ),
                 )
 
     outputs = engine.map(model.forward, inputs(), batch_size=batch_size)
