@@ -298,6 +298,53 @@ def batchnorm(gamma, beta, mean, variance, eps: float) -> tuple[np.ndarray, np.n
     return scale, beta - mean * scale
 
 
+def read_state_dict(path: Path) -> dict[str, Tensor]:
+    """A PyTorch state dict from ``path`` (``torch.load(weights_only=True)`` on the CPU: the
+    published checkpoints were saved from CUDA).
+
+    Raises:
+        MissingWeightsError: the file cannot be read as a PyTorch state dict.
+        InputError: the file holds something other than a mapping of tensors.
+    """
+    from rnatools.errors import InputError, MissingWeightsError
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle, zip and torch errors alike
+        raise MissingWeightsError(f"{path}: not a PyTorch state dict ({exc})") from exc
+    if not isinstance(state, dict):
+        raise InputError("expected a state dict (a mapping of tensors)", path)
+    return state
+
+
+class StateDictParameters:
+    """float64 parameters of a PyTorch state dict, by module prefix.
+
+    Args:
+        state: the state dict.
+        eps: the BatchNorm epsilon of the network that was trained.
+
+    Raises:
+        KeyError: (from the methods) a missing key.
+    """
+
+    def __init__(self, state: dict[str, Tensor], eps: float):
+        self.state = state
+        self.eps = eps
+
+    def array(self, key: str) -> np.ndarray:
+        return self.state[key].detach().cpu().double().numpy()
+
+    def conv(self, prefix: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(weight, bias)`` of the convolution ``prefix``."""
+        return self.array(f"{prefix}.weight"), self.array(f"{prefix}.bias")
+
+    def norm(self, prefix: str) -> tuple[np.ndarray, np.ndarray]:
+        """The BatchNorm ``prefix`` at inference as ``(scale, shift)`` (:func:`batchnorm`)."""
+        names = ("weight", "bias", "running_mean", "running_var")
+        return batchnorm(*(self.array(f"{prefix}.{name}") for name in names), eps=self.eps)
+
+
 def set_conv(conv: Conv, weight, bias) -> None:
     """Copy ``weight`` (``(out, in, K)`` or ``(out, in, 1, K)``) and ``bias`` into ``conv``.
 
@@ -407,6 +454,8 @@ class DilatedCNNModel(SpliceModel):
 
 __all__ = [
     "DilatedCNNModel",
+    "StateDictParameters",
+    "read_state_dict",
     "Affine",
     "Conv",
     "DilatedResNet",

@@ -25,7 +25,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -34,9 +33,10 @@ from rnatools.models.dilated_cnn import (
     DilatedCNNModel,
     DilatedResNet,
     Ensemble,
-    batchnorm,
+    StateDictParameters,
     fold_unit,
     freeze,
+    read_state_dict,
     set_conv,
     softmax_head,
 )
@@ -178,15 +178,8 @@ def net_from_state_dict(state: dict[str, Tensor], flank: int, source: str = "") 
         )
         raise InputError(f"not an OpenSpliceAI-MANE {flank}nt state dict ({detail})", source)
 
-    def array(key: str) -> np.ndarray:
-        return state[key].detach().cpu().double().numpy()
-
-    def conv(prefix: str) -> tuple[np.ndarray, np.ndarray]:
-        return array(f"{prefix}.weight"), array(f"{prefix}.bias")
-
-    def norm(prefix: str) -> tuple[np.ndarray, np.ndarray]:
-        names = ("weight", "bias", "running_mean", "running_var")
-        return batchnorm(*(array(f"{prefix}.{n}") for n in names), eps=BN_EPS)
+    parameters = StateDictParameters(state, BN_EPS)
+    conv, norm = parameters.conv, parameters.norm
 
     net = OpenSpliceAINet(flank)
     try:
@@ -216,13 +209,7 @@ def load_net(path: Path, flank: int) -> OpenSpliceAINet:
         MissingWeightsError: the file cannot be read as a PyTorch state dict.
         InputError: a state dict of another architecture or flank.
     """
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle, zip and torch errors alike
-        raise MissingWeightsError(f"{path}: not a PyTorch state dict ({exc})") from exc
-    if not isinstance(state, dict):
-        raise InputError("expected a state dict (a mapping of tensors)", path)
-    return net_from_state_dict(state, flank, str(path))
+    return net_from_state_dict(read_state_dict(path), flank, str(path))
 
 
 class OpenSpliceAIModel(DilatedCNNModel):

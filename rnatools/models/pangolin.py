@@ -31,9 +31,10 @@ from rnatools.models.dilated_cnn import (
     DilatedCNNModel,
     DilatedResNet,
     Ensemble,
-    batchnorm,
+    StateDictParameters,
     fold_unit,
     freeze,
+    read_state_dict,
     set_conv,
 )
 
@@ -140,15 +141,8 @@ def net_from_state_dict(state: dict[str, Tensor], source: str = "") -> PangolinN
         InputError: keys or shapes that are not Pangolin's.
     """
 
-    def array(key: str) -> np.ndarray:
-        return state[key].detach().cpu().double().numpy()
-
-    def conv(prefix: str) -> tuple[np.ndarray, np.ndarray]:
-        return array(f"{prefix}.weight"), array(f"{prefix}.bias")
-
-    def norm(prefix: str) -> tuple[np.ndarray, np.ndarray]:
-        names = ("weight", "bias", "running_mean", "running_var")
-        return batchnorm(*(array(f"{prefix}.{n}") for n in names), eps=BN_EPS)
+    parameters = StateDictParameters(state, BN_EPS)
+    conv, norm = parameters.conv, parameters.norm
 
     net = PangolinNet()
     try:
@@ -192,13 +186,7 @@ def load_net(path: Path) -> PangolinNet:
         MissingWeightsError: the file cannot be read as a PyTorch state dict.
         InputError: a state dict of another architecture.
     """
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle, zip and torch errors alike
-        raise MissingWeightsError(f"{path}: not a PyTorch state dict ({exc})") from exc
-    if not isinstance(state, dict):
-        raise InputError("expected a state dict (a mapping of tensors)", path)
-    return net_from_state_dict(state, str(path))
+    return net_from_state_dict(read_state_dict(path), str(path))
 
 
 class PangolinModel(DilatedCNNModel):
