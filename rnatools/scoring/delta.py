@@ -51,7 +51,12 @@ from rnatools.io.fasta import Fasta
 from rnatools.io.gene_table import GeneRow, GeneTable
 from rnatools.io.transcripts import priority
 from rnatools.models.base import SpliceModel, VariantCone
-from rnatools.scoring.model_calls import run_whole_windows, set_chunk_outputs
+from rnatools.scoring.model_calls import (
+    run_snvs,
+    run_whole_windows,
+    set_chunk_outputs,
+    variant_cones,
+)
 from rnatools.scoring.variants import (
     PlanSkip,
     Variant,
@@ -61,7 +66,6 @@ from rnatools.scoring.variants import (
     normalize_alleles,
     plan_variant,
 )
-from rnatools.sequence import reverse_complement
 from rnatools.windows import cut_window, mask_outside_range
 
 log = logging.getLogger("rnatools.scoring.delta")
@@ -691,18 +695,16 @@ class DeltaScorer:
         if run_variants is not None and len(snvs) < len(chunk.jobs):
             self._run_variants(chunk, sequence, run_variants)
             return
-        centers = [job.pos0 - context_start0 for job in snvs]
-        bases = [job.alt_bases for job in snvs]
-        if chunk.gene.strand == "-":
-            sequence = reverse_complement(sequence)
-            centers = [len(sequence) - 1 - center for center in centers]
-            bases = [reverse_complement(base) for base in bases]
-        reference, alternatives = self.incremental.run(
-            self.engine, sequence, centers, bases, distance
+        reference, alternatives = run_snvs(
+            self.engine,
+            self.incremental,
+            sequence,
+            chunk.gene.strand,
+            context_start0,
+            [(job.pos0, job.alt_bases) for job in snvs],
+            distance,
         )
         self.model_windows += 1 + len(snvs)
-        if chunk.gene.strand == "-":
-            reference, alternatives = reference[::-1], alternatives[:, ::-1]
         chunk.track = reference
         for job, track in zip(snvs, alternatives, strict=True):
             job.alt_output = track
@@ -727,25 +729,18 @@ class DeltaScorer:
         """The chunk's input in the model's orientation and one :class:`VariantCone` per job:
         the ALT outputs a whole ALT window gives, ``pos0 − D`` onwards (``covered − len(REF) +
         len(ALT)`` rows; reversed on the reverse complement for a minus-strand gene)."""
-        distance = self.options.max_distance
-        length = len(sequence)
-        cones: list[VariantCone] = []
-        for job in chunk.jobs:
-            m, a = job.ref_length, len(job.alt_bases)
-            q = job.pos0 - (chunk.start0 - self.model.context)  # first REF base, input index
-            rows = self.options.covered - m + a
-            if chunk.gene.strand == "+":
-                cones.append(VariantCone(q, m, job.alt_bases, q - distance, q - distance + rows))
-            else:  # the same outputs on the reverse complement, in reverse order
-                end = length + a - m - (q - distance)
-                cones.append(
-                    VariantCone(
-                        length - q - m, m, reverse_complement(job.alt_bases), end - rows, end
-                    )
-                )
-        if chunk.gene.strand == "-":
-            sequence = reverse_complement(sequence)
-        return sequence, cones
+        covered = self.options.covered
+        changes = [
+            (job.pos0, job.ref_length, job.alt_bases, covered - job.ref_length + len(job.alt_bases))
+            for job in chunk.jobs
+        ]
+        return variant_cones(
+            sequence,
+            chunk.gene.strand,
+            chunk.start0 - self.model.context,
+            self.options.max_distance,
+            changes,
+        )
 
     def _score(self, job: _Job, chunk: _Chunk, annotation: RecordAnnotation) -> None:
         """Fill the entry (and raw entry, tracks) of ``job`` from its chunk's REF track."""

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from rnatools.engine import Engine
-from rnatools.models.base import SpliceModel
+from rnatools.models.base import IncrementalSNV, SpliceModel, VariantCone
 from rnatools.sequence import one_hot_batch, reverse_complement
 
 
@@ -59,6 +59,76 @@ def run_whole_windows(
     return windows
 
 
+def variant_cones(
+    sequence: str,
+    strand: str,
+    input_start0: int,
+    distance: int,
+    changes: Sequence[tuple[int, int, str, int]],
+) -> tuple[str, list[VariantCone]]:
+    """A reference chunk's input in the model's orientation and one cone per variant.
+
+    Args:
+        sequence: the chunk's input, ``+`` strand, genome ``[input_start0, …)``.
+        strand: ``-`` to run the chunk on the reverse complement.
+        input_start0: genome position of ``sequence[0]``.
+        distance: outputs start ``distance`` nt before the first REF base.
+        changes: ``(pos0, ref_length, alt, rows)`` per variant: the ALT outputs wanted are the
+            ``rows`` a whole ALT window gives from ``pos0 − distance`` on.
+
+    Returns:
+        The input in the model's orientation and a :class:`VariantCone` per change, in the
+        same order (on the reverse complement the same outputs, in reverse order).
+    """
+    length = len(sequence)
+    cones: list[VariantCone] = []
+    for pos0, ref_length, alt, rows in changes:
+        first = pos0 - input_start0  # first REF base, input index
+        if strand == "+":
+            start = first - distance
+            cones.append(VariantCone(first, ref_length, alt, start, start + rows))
+        else:
+            end = length + len(alt) - ref_length - (first - distance)
+            rc_first = length - first - ref_length
+            cones.append(
+                VariantCone(rc_first, ref_length, reverse_complement(alt), end - rows, end)
+            )
+    return (sequence if strand == "+" else reverse_complement(sequence)), cones
+
+
+def run_snvs(
+    engine: Engine,
+    incremental: IncrementalSNV,
+    sequence: str,
+    strand: str,
+    input_start0: int,
+    snvs: Sequence[tuple[int, str]],
+    distance: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The REF track of a reference chunk and the ALT tracks of its SNVs through the model's
+    incremental capability, in ``+`` strand order.
+
+    Args:
+        sequence: the chunk's input, ``+`` strand, genome ``[input_start0, …)``.
+        strand: ``-`` to run the chunk on the reverse complement.
+        snvs: ``(pos0, alt_base)`` per SNV (``+`` strand base).
+        distance: ALT tracks cover ``pos0 ± distance``.
+
+    Returns:
+        ``(length, channels)`` REF and ``(n, 2·distance + 1, channels)`` ALT probabilities.
+    """
+    centers = [pos0 - input_start0 for pos0, _ in snvs]
+    bases = [alt for _, alt in snvs]
+    if strand == "-":
+        sequence = reverse_complement(sequence)
+        centers = [len(sequence) - 1 - center for center in centers]
+        bases = [reverse_complement(base) for base in bases]
+    reference, alternatives = incremental.run(engine, sequence, centers, bases, distance)
+    if strand == "-":
+        reference, alternatives = reference[::-1], alternatives[:, ::-1]
+    return reference, alternatives
+
+
 def set_chunk_outputs(
     chunk: Any, strand: str, reference: np.ndarray, alternatives: Sequence[np.ndarray]
 ) -> None:
@@ -73,4 +143,10 @@ def set_chunk_outputs(
         job.alt_output = track
 
 
-__all__ = ["ModelInput", "run_whole_windows", "set_chunk_outputs"]
+__all__ = [
+    "ModelInput",
+    "run_snvs",
+    "run_whole_windows",
+    "set_chunk_outputs",
+    "variant_cones",
+]

@@ -41,7 +41,12 @@ from rnatools.errors import UsageError
 from rnatools.io.fasta import Fasta
 from rnatools.io.gene_table import GeneRow, GeneTable
 from rnatools.models.base import SpliceModel, VariantCone
-from rnatools.scoring.model_calls import run_whole_windows, set_chunk_outputs
+from rnatools.scoring.model_calls import (
+    run_snvs,
+    run_whole_windows,
+    set_chunk_outputs,
+    variant_cones,
+)
 from rnatools.scoring.variants import (
     PlanSkip,
     Variant,
@@ -49,7 +54,6 @@ from rnatools.scoring.variants import (
     is_scorable_allele,
     plan_variant,
 )
-from rnatools.sequence import reverse_complement
 
 log = logging.getLogger("rnatools.scoring.pangolin")
 
@@ -518,19 +522,16 @@ class PangolinScorer:
         """REF track of ``chunk`` and ALT tracks of its SNVs through the incremental capability."""
         incremental = self.model.incremental
         assert incremental is not None
-        context_start0 = chunk.start0 - self.model.context
-        centers = [job.pos0 - context_start0 for job in snvs]
-        bases = [job.alt for job in snvs]
-        if chunk.strand == "-":
-            sequence = reverse_complement(sequence)
-            centers = [len(sequence) - 1 - center for center in centers]
-            bases = [reverse_complement(base) for base in bases]
-        reference, alternatives = incremental.run(
-            self.engine, sequence, centers, bases, self.options.max_distance
+        reference, alternatives = run_snvs(
+            self.engine,
+            incremental,
+            sequence,
+            chunk.strand,
+            chunk.start0 - self.model.context,
+            [(job.pos0, job.alt) for job in snvs],
+            self.options.max_distance,
         )
         self.model_windows += 1 + len(snvs)
-        if chunk.strand == "-":
-            reference, alternatives = reference[::-1], alternatives[:, ::-1]
         chunk.track = reference
         for job, track in zip(snvs, alternatives, strict=True):
             job.alt_output = track
@@ -563,22 +564,8 @@ class PangolinScorer:
         the outputs a whole ALT window gives, ``pos0 − d`` onwards (``2·d + len(ALT)`` rows;
         reversed on the reverse complement for the minus strand)."""
         d = self.options.max_distance
-        length = len(sequence)
-        cones: list[VariantCone] = []
-        for job in chunk.jobs:
-            m, a = job.ref_length, len(job.alt)
-            q = job.pos0 - (chunk.start0 - self.model.context)  # first REF base, input index
-            rows = 2 * d + a
-            if chunk.strand == "+":
-                cones.append(VariantCone(q, m, job.alt, q - d, q - d + rows))
-            else:  # the same outputs on the reverse complement, in reverse order
-                end = length + a - m - (q - d)
-                cones.append(
-                    VariantCone(length - q - m, m, reverse_complement(job.alt), end - rows, end)
-                )
-        if chunk.strand == "-":
-            sequence = reverse_complement(sequence)
-        return sequence, cones
+        changes = [(job.pos0, job.ref_length, job.alt, 2 * d + len(job.alt)) for job in chunk.jobs]
+        return variant_cones(sequence, chunk.strand, chunk.start0 - self.model.context, d, changes)
 
     def _score_jobs(self, jobs: list[_Job]) -> None:
         """Run the model for every job and set its unmasked ``gain`` and ``loss``."""
