@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_delta import ArrayModel
 
 from rnatools.engine import Engine
 from rnatools.errors import UsageError
 from rnatools.io.fasta import Fasta
 from rnatools.io.gene_table import GeneRow, GeneTable
-from rnatools.models.base import SpliceModel
 from rnatools.models.spliceai_weights import installed_weights
 from rnatools.scoring.delta import (
     DeltaOptions,
@@ -37,24 +37,6 @@ from rnatools.sequence import one_hot
 
 FLANK = 5000
 BRCA1 = Path(__file__).resolve().parents[1] / "examples" / "brca1"
-
-
-class ArrayModel(SpliceModel):
-    """A numpy function ``(batch, length + 10000, 4) -> (batch, length, 3)`` as a SpliceAI-like
-    model (context 5,000 nt; neither, acceptor, donor)."""
-
-    name = "array"
-    context = FLANK
-    channels = ("neither", "acceptor", "donor")
-    acceptor_channel, donor_channel = 1, 2
-
-    def __init__(self, function):
-        self.function = function
-
-    def forward(self, x):
-        import torch
-
-        return torch.from_numpy(self.function(x.numpy()))
 
 
 class ExactFakeModel:

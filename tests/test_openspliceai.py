@@ -97,17 +97,8 @@ def test_incremental_alt_tracks_equal_whole_alt_windows(models, oracle, flank):
     sequence = str(oracle["seq_brca"][1])[start - context : start + 40 + context]
     centers = [context + distance, context + 11, context + 40 - 1 - distance]  # 11: the AG's G
     bases = ["A" if sequence[c] != "A" else "G" for c in centers]
-    ref, alt = model.incremental.run(Engine("cpu"), sequence, centers, bases, distance)
+    ref, alt = assert_incremental_equals_whole_windows(model, sequence, centers, bases, distance)
     assert ref.shape == (40, 3) and alt.shape == (3, 2 * distance + 1, 3)
-    windows = []
-    for center, base in zip(centers, bases, strict=True):
-        window = sequence[center - context - distance : center + context + distance + 1]
-        windows.append(window[: context + distance] + base + window[context + distance + 1 :])
-    with torch.inference_mode():
-        whole_ref = model(torch.from_numpy(one_hot(sequence)[None]))[0].numpy()
-        whole = model(torch.from_numpy(np.stack([one_hot(w) for w in windows]))).numpy()
-    np.testing.assert_allclose(ref, whole_ref, rtol=0, atol=1e-5)
-    np.testing.assert_allclose(alt, whole, rtol=0, atol=1e-5)
     ref_around = np.stack(
         [ref[c - context - distance : c - context + distance + 1] for c in centers]
     )
@@ -161,3 +152,20 @@ def test_a_checkpoint_of_another_flank_is_refused(tmp_path, weights):
     (wrong / "model_x.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(MissingWeightsError, match="not a PyTorch state dict"):
         openspliceai.load_net(wrong / "model_x.pt", 80)
+
+
+def assert_incremental_equals_whole_windows(model, sequence, centers, bases, distance):
+    """The incremental REF track of ``sequence`` and ALT tracks of its SNVs, checked against
+    the whole windows run through ``model`` (atol 1e-5); returns ``(ref, alt)``."""
+    context = model.context
+    ref, alt = model.incremental.run(Engine("cpu"), sequence, centers, bases, distance)
+    windows = []
+    for center, base in zip(centers, bases, strict=True):
+        window = sequence[center - context - distance : center + context + distance + 1]
+        windows.append(window[: context + distance] + base + window[context + distance + 1 :])
+    with torch.inference_mode():
+        whole_ref = model(torch.from_numpy(one_hot(sequence)[None]))[0].numpy()
+        whole = model(torch.from_numpy(np.stack([one_hot(w) for w in windows]))).numpy()
+    np.testing.assert_allclose(ref, whole_ref, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(alt, whole, rtol=0, atol=1e-5)
+    return ref, alt

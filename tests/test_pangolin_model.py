@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from test_openspliceai import assert_incremental_equals_whole_windows
 
 from rnatools.engine import Engine
 from rnatools.errors import InputError, MissingWeightsError, UsageError
@@ -25,7 +26,6 @@ from rnatools.models.pangolin import (
     weight_files,
 )
 from rnatools.models.registry import load_model
-from rnatools.sequence import one_hot
 
 ATOL = 1e-5
 
@@ -101,17 +101,8 @@ def test_incremental_alt_tracks_equal_whole_alt_windows(model, oracle):
     sequence = str(oracle["seq_brca"][1])[start - context : start + 30 + context]
     centers = [context + distance, context + 11, context + 30 - 1 - distance]  # 11: the AG's G
     bases = ["A" if sequence[c] != "A" else "G" for c in centers]
-    ref, alt = model.incremental.run(Engine("cpu"), sequence, centers, bases, distance)
+    ref, alt = assert_incremental_equals_whole_windows(model, sequence, centers, bases, distance)
     assert ref.shape == (30, 9) and alt.shape == (3, 2 * distance + 1, 9)
-    windows = []
-    for center, base in zip(centers, bases, strict=True):
-        window = sequence[center - context - distance : center + context + distance + 1]
-        windows.append(window[: context + distance] + base + window[context + distance + 1 :])
-    with torch.inference_mode():
-        whole_ref = model(torch.from_numpy(one_hot(sequence)[None]))[0].numpy()
-        whole = model(torch.from_numpy(np.stack([one_hot(w) for w in windows]))).numpy()
-    np.testing.assert_allclose(ref, whole_ref, rtol=0, atol=1e-5)
-    np.testing.assert_allclose(alt, whole, rtol=0, atol=1e-5)
     ref_around = np.stack(
         [ref[c - context - distance : c - context + distance + 1] for c in centers]
     )
