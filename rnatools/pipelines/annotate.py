@@ -519,6 +519,7 @@ class _Annotator:
     raw_key: str | None = None  # <KEY>_RAW, from the outcomes' raw_entries
     max_key: str | None = None  # <KEY>_DS_max / Pangolin_max
     targets: Callable[[Variant], list[str]] | None = None  # gene labels, when not names
+    run_settings: dict[str, str] | None = None  # the ##rnatools_settings of the key
 
     def reason(self, value: str) -> str:
         """The skip reason as reported: the model's prefix + ``value`` (a value that carries
@@ -766,9 +767,9 @@ def run_annotate(
             set_settings_lines(
                 vcf.header,
                 {
-                    annotator.key: _run_settings(settings, annotator.model, annotator.key)
+                    annotator.key: annotator.run_settings
                     for annotator in annotators
-                    if annotator.key != LM_INFO_KEY
+                    if annotator.run_settings is not None
                 },
             )
         regions = parse_regions(settings.regions, settings.regions_file)
@@ -854,6 +855,13 @@ def _annotators(
         from rnatools.scoring.precomputed import parse_stated_settings
 
         stated = parse_stated_settings(settings.precomputed_settings)
+    if settings.precomputed or settings.write_settings:
+        from rnatools.scoring.precomputed import annotation_checksum
+
+        checksum = annotation_checksum(settings.annotation)  # read once for every key
+        for annotator in annotators:
+            if annotator.key != LM_INFO_KEY:
+                annotator.run_settings = _run_settings(settings, annotator, checksum)
     for annotator in annotators:
         if not settings.precomputed or annotator.key == LM_INFO_KEY:
             annotator.scorer = annotator.build()
@@ -866,7 +874,7 @@ def _annotators(
             PrecomputedScores(
                 settings.precomputed,
                 annotator.key,
-                _run_settings(settings, annotator.model, annotator.key),
+                annotator.run_settings,
                 stated,
                 genes,
                 targets=annotator.targets,
@@ -878,17 +886,20 @@ def _annotators(
     return annotators
 
 
-def _run_settings(settings: AnnotateSettings, model: str, key: str = "") -> dict[str, str]:
-    """What the output header records about the scores of ``model`` (and what precomputed
-    files must agree with)."""
+def _run_settings(
+    settings: AnnotateSettings, annotator: _Annotator, checksum: str
+) -> dict[str, str]:
+    """What the output header records about the scores of ``annotator`` (and what
+    precomputed files must agree with)."""
     from rnatools.scoring.precomputed import run_settings
 
     return run_settings(
-        model=model,
+        model=annotator.model,
         distance=settings.max_distance,
         mask=settings.mask,
         annotation=settings.annotation,
-        transcripts=settings.transcripts if key.endswith("_TX") else "gene",
+        transcripts=settings.transcripts if annotator.key.endswith("_TX") else "gene",
+        annotation_md5=checksum,
     )
 
 

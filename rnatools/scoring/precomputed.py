@@ -131,6 +131,7 @@ def run_settings(
     mask: bool,
     annotation: str | os.PathLike[str],
     transcripts: str = "gene",
+    annotation_md5: str | None = None,
 ) -> dict[str, str]:
     """The settings of a run, as written into the header and compared with precomputed files.
 
@@ -140,6 +141,8 @@ def run_settings(
         mask: SpliceAI's ``-M 1``.
         annotation: ``grch37``/``grch38`` or the path given with ``-a``.
         transcripts: ``gene`` (one entry per gene) or the transcript mode of the run.
+        annotation_md5: :func:`annotation_checksum` of ``annotation`` when the caller has it
+            already (a run with several keys reads the file once); None = compute it.
 
     Raises:
         MissingWeightsError, InputError: as :func:`annotation_checksum`.
@@ -151,7 +154,7 @@ def run_settings(
         "distance": str(int(distance)),
         "mask": "1" if mask else "0",
         "annotation": annotation_name(annotation),
-        "annotation_md5": annotation_checksum(annotation),
+        "annotation_md5": annotation_md5 or annotation_checksum(annotation),
         "transcripts": transcripts,
         "version": __version__,
     }
