@@ -98,9 +98,7 @@ def parse_shard(text: str | Shard | None, *, parameter: str = "shard") -> Shard 
     match = _SHARD.match(text)
     index1, count = (int(match["index"]), int(match["count"])) if match else (0, 0)
     if count < 1 or not 1 <= index1 <= count:
-        raise UsageError(
-            f"{text!r}: expected I/N with 1 <= I <= N, e.g. 3/8", parameter=parameter
-        )
+        raise UsageError(f"{text!r}: expected I/N with 1 <= I <= N, e.g. 3/8", parameter=parameter)
     return Shard(index1 - 1, count)
 
 

@@ -142,8 +142,13 @@ def cache_spliceai_work(patch: pytest.MonkeyPatch, cache: dict[bytes, object]) -
     patch.setattr(SpliceAIIncremental, "run", cached_run_snvs)
     run_windows = SpliceAIIncremental.run_windows
 
+    def window_text(sequence) -> str:  # text, or one-hot (length, 4) from a scorer's prepare
+        if isinstance(sequence, str):
+            return sequence
+        return hashlib.sha1(np.ascontiguousarray(sequence).tobytes()).hexdigest()
+
     def cached_run_windows(self, engine, windows):
-        text = f"{[(s, list(v)) for s, v in windows]}|{engine.precision}"
+        text = f"{[(window_text(s), list(v)) for s, v in windows]}|{engine.precision}"
         key = b"v" + hashlib.sha1(text.encode()).digest()
         return cached(key, lambda: run_windows(self, engine, windows))
 

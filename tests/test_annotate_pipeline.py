@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rnatools.errors import UsageError
+from rnatools.errors import InputError, UsageError
 from rnatools.models.spliceai_weights import installed_weights
 from rnatools.pipelines.annotate import AnnotateSettings, AnnotateSummary, run_annotate
 
@@ -86,6 +86,35 @@ def test_batch_test_from_python(tmp_path):
     assert progress.advanced == 18
 
 
+@needs_spliceai
+@pytest.mark.weights
+@pytest.mark.slow
+def test_overlapped_stages_write_the_official_output(tmp_path):
+    """overlap=True on the CPU (reading and preparing on one thread, writing on another, the
+    model on the caller's): the official batch test's output byte for byte, every block."""
+    out = tmp_path / "out.vcf"
+    progress = _Recorder()
+    summary = run_annotate(
+        AnnotateSettings(
+            input=DATA / "batch_test.vcf",
+            output=out,
+            fasta=DATA / "chr19_grch37_small.fa.gz",
+            annotation="grch37",
+            max_distance=50,
+            device="cpu",
+            threads=2,
+            block_size=2,
+            overlap=True,
+        ),
+        progress=progress,
+    )
+    lines = out.read_text().splitlines(keepends=True)
+    kept = "".join(line for line in lines if not line.startswith("##rnatools_settings="))
+    assert kept == (DATA / "batch_test_expected.vcf").read_text()
+    assert summary.records == 18 and progress.advanced == 18
+    assert summary.skipped == {"ref_mismatch": 4, "symbolic_allele": 1}
+
+
 HEADER = (
     "##fileformat=VCFv4.2\n##contig=<ID=19,length=1500000>\n"
     "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
@@ -117,6 +146,51 @@ def test_all_skipped_needs_no_model_work(tmp_path):
     lines = (tmp_path / "out.vcf").read_text().splitlines()
     # issue 15 (item 2): kept verbatim, never dropped
     assert [line.split("\t")[2] for line in lines if not line.startswith("#")] == ["a", "b"]
+
+
+@pytest.mark.parametrize("overlap", [False, True])
+def test_errors_of_the_reading_and_writing_stages_stop_the_run(tmp_path, overlap):
+    """With overlap the reader and the writer run on their own threads: a strict error found
+    while reading and a malformed line met while writing (both line 7) still stop the run
+    with the file and line named, and no output is left behind."""
+    from rnatools.io.fasta import Fasta
+
+    table = tmp_path / "genes.txt"
+    table.write_text(
+        "#NAME\tCHROM\tSTRAND\tTX_START\tTX_END\tEXON_START\tEXON_END\n"
+        "G1\t19\t+\t1228000\t1229000\t1228000,\t1229000,\n"
+    )
+    with Fasta(DATA / "chr19_grch37_small.fa.gz") as fasta:
+        bases = fasta.fetch("19", 500_002, 500_006)  # POS 500003-500006
+    intergenic = "".join(
+        f"19\t{500_003 + i}\tr{i}\t{bases[i]}\t{'A' if bases[i] != 'A' else 'C'}\t.\t.\t.\n"
+        for i in range(3)
+    )  # data lines 4-6, REF as in the FASTA
+    wrong_ref = "G" if bases[3] != "G" else "T"
+    cases = {  # the offending record is data line 7 in both
+        "strict": (HEADER + intergenic + f"19\t500006\tbad\t{wrong_ref}\tA\t.\t.\t.\n", True),
+        "malformed": (HEADER + intergenic + "19\tx\tbad\tC\tA\t.\t.\t.\n", False),
+    }
+    for name, (text, strict) in cases.items():
+        vcf = tmp_path / f"{name}.vcf"
+        vcf.write_text(text)
+        out = tmp_path / f"{name}.out.vcf"
+        with pytest.raises(InputError) as caught:
+            run_annotate(
+                AnnotateSettings(
+                    input=vcf,
+                    output=out,
+                    fasta=DATA / "chr19_grch37_small.fa.gz",
+                    annotation=table,
+                    device="cpu",
+                    strict=strict,
+                    block_size=1,
+                    overlap=overlap,
+                )
+            )
+        assert caught.value.line == 7, (name, str(caught.value))
+        assert str(vcf) in str(caught.value)
+        assert not out.exists() and list(tmp_path.glob(f"*{name}.out*")) == []
 
 
 @pytest.mark.parametrize(

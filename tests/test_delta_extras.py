@@ -497,6 +497,42 @@ def test_mnv_and_delins_match_whole_spliceai_windows():
         assert max(float(v) for v in entry.split("|")[2:6]) >= 0.2, entry
 
 
+@pytest.mark.slow
+@pytest.mark.weights
+@needs_spliceai
+@pytest.mark.parametrize("incremental", [True, False])
+def test_prepare_reads_everything_so_run_needs_no_fasta(incremental):
+    """annotate = run(prepare): every FASTA read happens in prepare (the pipeline prepares the
+    next block on another thread), so run still works once the FASTA is closed, on the cone
+    path (one-hot chunk inputs) and on whole windows alike, with annotate's entries."""
+    from rnatools.io.gene_table import rows_from_gene_models
+    from rnatools.models.spliceai import SpliceAIModel
+
+    model = SpliceAIModel(weight_files=installed_weights())
+    (brca1,) = rows_from_gene_models(BRCA1 / "brca1.gtf")
+    start0 = 43_104_867  # an exon start (0-based)
+    with Fasta(BRCA1 / "GRCh38.chr17.brca1.fa.gz") as fasta:
+        ref = fasta.fetch("chr17", start0 - 3, start0 + 3)
+        variants = [
+            Variant("chr17", start0 + 1, ref[3], ("A" if ref[3] != "A" else "C",)),  # SNV
+            Variant("chr17", start0 - 2, ref[:4], (ref[0],)),  # deletion of 3 nt
+            Variant("chr17", start0 + 2, ref[4], (ref[4] + "GT",)),  # insertion of 2 nt
+        ]
+        scorer = DeltaScorer(
+            model,
+            fasta,
+            GeneTable([brca1]),
+            DeltaOptions(50),
+            incremental=incremental,
+            engine=Engine("cpu"),
+        )
+        expected = [result.entries for result in scorer.annotate(variants)]
+        batch = scorer.prepare(variants)
+    assert len(batch.encoded) == (1 if incremental else 0)
+    assert len(batch.alt_windows) == (0 if incremental else 3)
+    assert [result.entries for result in scorer.run(batch)] == expected
+
+
 def test_header_lines_are_the_documented_ones():
     doc = (Path(__file__).resolve().parents[1] / "docs" / "spliceai-scoring.md").read_text()
     assert raw_header_line("SpliceAI") + "\n" in doc

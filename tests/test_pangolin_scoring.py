@@ -354,6 +354,24 @@ def test_scorer_equals_direct_windows(small_genome, incremental):
         assert sorted(model.incremental.runs) == [1, 1, 3, 3]
 
 
+@pytest.mark.parametrize("incremental", [False, True])
+def test_prepare_reads_everything_so_run_needs_no_fasta(small_genome, incremental):
+    """score = run(prepare): run works after the FASTA is closed (every read is in prepare,
+    which the annotate pipeline runs on another thread), with the same groups."""
+    path, genome, genes = small_genome
+    options = PangolinOptions(max_distance=6, mask=False)
+    variants = _variants(genome)
+    with Fasta(path) as fasta:
+        expected = PangolinScorer(TinyPangolin(incremental), fasta, genes, options).score(variants)
+        scorer = PangolinScorer(TinyPangolin(incremental), fasta, genes, options)
+        batch = scorer.prepare(variants)
+    # SNVs through the SNV-only capability, the indels and the MNV as whole ALT windows
+    assert len(batch.alt_windows) == (6 if incremental else 14)  # 14 jobs, 8 of them SNVs
+    got = scorer.run(batch)
+    assert [outcome.entries for outcome in got] == [outcome.entries for outcome in expected]
+    assert any(group != "." for outcome in got for group in outcome.entries)
+
+
 def test_each_gene_is_masked_with_its_own_sites(small_genome):
     path, genome, genes = small_genome
     with Fasta(path) as fasta:

@@ -172,6 +172,16 @@ def register(app: typer.Typer) -> None:
             int,
             typer.Option("--block-size", min=1, help="Records read, scored and written per block."),
         ] = 512,
+        overlap: Annotated[
+            bool | None,
+            typer.Option(
+                "--overlap/--no-overlap",
+                help="Read and plan the next block and write the previous one on background "
+                "threads while the model runs (default: on CUDA only; on the CPU they would take "
+                "cores from the model). The output is the same either way.",
+                show_default=False,
+            ),
+        ] = None,
         full_windows: Annotated[
             bool,
             typer.Option(
@@ -222,6 +232,7 @@ def register(app: typer.Typer) -> None:
                 weights=first_weights,
                 model_weights=model_weights,
                 block_size=block_size,
+                overlap=overlap,
                 full_windows=full_windows,
                 regions=tuple(regions or ()),
                 regions_file=regions_file,

@@ -149,5 +149,3 @@ def install_signal_handlers() -> None:
     as Python sets it)."""
     with contextlib.suppress(ValueError):  # not the main thread
         signal.signal(signal.SIGTERM, _on_sigterm)
-
-

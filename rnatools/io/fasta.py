@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import threading
 from pathlib import Path
 from types import TracebackType
 
@@ -71,7 +72,7 @@ def _ensure_index(path: Path, build_index: bool) -> None:
 
 
 class Fasta:
-    """An indexed reference FASTA; use as a context manager.
+    """An indexed reference FASTA; use as a context manager. Safe to read from several threads.
 
     Args:
         path: FASTA file, plain or bgzip (``.fa``, ``.fa.gz``).
@@ -99,6 +100,9 @@ class Fasta:
             zip(self._file.references, self._file.lengths, strict=True)
         )
         self._contigs = ContigMap(self.lengths, str(self.path))
+        # one htslib handle: reads from several threads (a pipeline preparing the next block
+        # while a scorer reads for the current one) take turns
+        self._lock = threading.Lock()
 
     # -- contig names -------------------------------------------------------------------------
     def resolve(self, chrom: str) -> str:
@@ -133,7 +137,8 @@ class Fasta:
                 f"[0, {length})",
                 self.path,
             )
-        return self._file.fetch(name, start, end).upper()
+        with self._lock:
+            return self._file.fetch(name, start, end).upper()
 
     def fetch_padded(self, chrom: str, start: int, end: int) -> str:
         """Like :meth:`fetch`, but positions outside ``[0, length)`` become ``N``.
@@ -153,7 +158,8 @@ class Fasta:
         inner_end = min(end, length)
         if inner_end <= inner_start:  # entirely outside the contig (or empty)
             return "N" * (end - start)
-        inner = self._file.fetch(name, inner_start, inner_end).upper()
+        with self._lock:
+            inner = self._file.fetch(name, inner_start, inner_end).upper()
         if inner_start == start and inner_end == end:
             return inner
         return "N" * (inner_start - start) + inner + "N" * (end - inner_end)
@@ -161,7 +167,8 @@ class Fasta:
     # -- lifetime -----------------------------------------------------------------------------
     def close(self) -> None:
         """Close the underlying file (idempotent)."""
-        self._file.close()
+        with self._lock:
+            self._file.close()
 
     def __enter__(self) -> Fasta:
         return self

@@ -111,6 +111,7 @@ def delta_info_header(key: str, model: str) -> str:
         'Format: ALLELE|SYMBOL|DS_AG|DS_AL|DS_DG|DS_DL|DP_AG|DP_AL|DP_DG|DP_DL">'
     )
 
+
 BGZF_BLOCK_SIZE = 0xFF00
 """Uncompressed bytes per BGZF block as htslib fills them (``BGZF_BLOCK_SIZE`` in bgzf.h)."""
 

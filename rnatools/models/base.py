@@ -112,7 +112,7 @@ class IncrementalVariants(IncrementalSNV, Protocol):
         ...  # pragma: no cover
 
     def run_windows(
-        self, engine: Engine, windows: Sequence[tuple[str, Sequence[VariantCone]]]
+        self, engine: Engine, windows: Sequence[tuple[str | np.ndarray, Sequence[VariantCone]]]
     ) -> list[tuple[np.ndarray, list[np.ndarray]]]:
         """:meth:`run_variants` for many windows at once (the chunks of a block of records, of
         several genes), batching their REF passes and their variants' work across windows;
@@ -121,7 +121,10 @@ class IncrementalVariants(IncrementalSNV, Protocol):
 
         Args:
             engine: runs the work.
-            windows: ``(sequence, variants)`` pairs, as for :meth:`run_variants`.
+            windows: ``(sequence, variants)`` pairs, as for :meth:`run_variants`; a sequence
+                may also be given already one-hot encoded, ``(length, 4)`` float32
+                (:func:`rnatools.sequence.one_hot`), so that a caller can encode the next
+                block while this one runs.
 
         Returns:
             one :meth:`run_variants` result per window, in order.

@@ -335,9 +335,10 @@ class DilatedIncremental:
         return self.run_windows(engine, [(sequence, variants)])[0]
 
     def run_windows(
-        self, engine: Engine, windows: Sequence[tuple[str, Sequence[VariantCone]]]
+        self, engine: Engine, windows: Sequence[tuple[str | np.ndarray, Sequence[VariantCone]]]
     ) -> list[tuple[np.ndarray, list[np.ndarray]]]:
-        """:meth:`rnatools.models.base.IncrementalVariants.run_windows`.
+        """:meth:`rnatools.models.base.IncrementalVariants.run_windows` (sequences as text or
+        already one-hot encoded, ``(length, 4)`` float32).
 
         Windows of equal length are run together, at most :attr:`window_nt` input nt at a time
         (at least one window): one batched REF pass per network (every layer's activations
@@ -373,7 +374,7 @@ class DilatedIncremental:
         self,
         engine: Engine,
         ensemble: Ensemble,
-        windows: Sequence[tuple[str, Sequence[VariantCone]]],
+        windows: Sequence[tuple[str | np.ndarray, Sequence[VariantCone]]],
     ) -> list[tuple[np.ndarray, list[np.ndarray]]]:
         """:meth:`run_windows` for windows of one length, in one REF batch."""
         context = ensemble.nets[0].context
@@ -391,7 +392,7 @@ class DilatedIncremental:
         with engine.inference():
             # a stacked array, never ``one_hot(...)[None]``: its zero batch stride makes the
             # convolutions fall back to the (slower) channels-first layout
-            x = engine.to_device(np.stack([one_hot(sequence) for sequence, _ in windows]))
+            x = engine.to_device(np.stack([_encoded(sequence) for sequence, _ in windows]))
             inputs = []
             for _, members in batches:
                 cones = [windows[window][1][index] for window, index in members]
@@ -419,6 +420,11 @@ class DilatedIncremental:
                 for row, (window, index) in enumerate(members):
                     tracks[window][index] = combined[row]
         return [(reference[window], tracks[window]) for window in range(len(windows))]  # type: ignore[misc]
+
+
+def _encoded(sequence: str | np.ndarray) -> np.ndarray:
+    """``(length, 4)`` float32 one-hot of ``sequence`` (returned as it is when already encoded)."""
+    return one_hot(sequence) if isinstance(sequence, str) else sequence
 
 
 def _check(variant: VariantCone, length: int, context: int) -> _Shape:

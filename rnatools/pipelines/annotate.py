@@ -32,14 +32,15 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 import pysam
 
+from rnatools.concurrency import Behind, ahead
 from rnatools.engine import Engine
 from rnatools.errors import InputError, MissingWeightsError, UsageError
 from rnatools.io.atomic import atomic_output, check_output_folder
@@ -150,6 +151,10 @@ class AnnotateSettings:
             ``.h5``); None = the registry's lookup (environment variable, then default).
         model_weights: ``(model, path)`` pairs: weights of further models (registry names).
         block_size: records read, scored and written per block (>= 1).
+        overlap: read and plan the next block (FASTA reads, one-hot encoding) and write the
+            previous one on background threads while the model runs the current block; None
+            (default) = on CUDA only (on the CPU the threads would take cores from the model).
+            The output is the same either way.
         full_windows: run every ALT window through the whole model (no incremental SNV path).
         regions: ``chrom:start-end`` texts (1-based inclusive) to restrict the run to.
         regions_file: BED file of regions to restrict the run to.
@@ -199,6 +204,7 @@ class AnnotateSettings:
     weights: str | Path | None = None
     model_weights: tuple[tuple[str, str | Path], ...] = ()
     block_size: int = 512
+    overlap: bool | None = None
     full_windows: bool = False
     regions: tuple[str, ...] = ()
     regions_file: str | Path | None = None
@@ -538,18 +544,33 @@ class _Annotator:
             info[self.max_key] = None if best is None else (round(best, 2),)
         return info
 
+    def prepare(self, variants: list[Variant]) -> Callable[[], list]:
+        """Everything of a block before the model (planning, FASTA reads, encoding), done
+        now; returns the rest (the model and the outcomes, one per variant) to call later, on
+        the thread that runs the model. A scorer without ``prepare``/``run`` does all of its
+        work in the returned call."""
+        scorer = self.scorer
+        prepare = getattr(scorer, "prepare", None)
+        if prepare is None:
+            return lambda: scorer.annotate(variants)
+        batch = prepare(variants)
+        return lambda: scorer.run(batch)
+
     def work(self) -> int:
         """Model work done so far (windows, or SNV scores for SpliceBERT)."""
         inner = self.scorer.scorer if self.lookup is not None else self.scorer
         return 0 if inner is None else getattr(inner, self.work_attribute, 0)
 
 
-def _annotate_block(block: list, annotators: list[_Annotator], sink: _Sink) -> None:
-    """Score one block of ``(line, record)`` with each model, then hand every record to
-    ``sink`` in input order."""
+def _prepare_block(block: list, annotators: list[_Annotator]) -> tuple[list, list]:
+    """``block`` of ``(line, record)`` with each model's :meth:`_Annotator.prepare` done."""
     records = [record for _, record in block if not isinstance(record, MalformedRecord)]
     variants = [_variant(record) for record in records]
-    results = [annotator.scorer.annotate(variants) for annotator in annotators]
+    return block, [annotator.prepare(variants) for annotator in annotators]
+
+
+def _write_block(block: list, results: list[list], sink: _Sink) -> None:
+    """Hand every record of ``block`` to ``sink`` in input order, with its outcomes."""
     index = 0
     for line, record in block:
         if isinstance(record, MalformedRecord):
@@ -788,8 +809,9 @@ def run_annotate(
         )
         sink = _Sink(settings, writer, report, fasta, annotators)
         selected = select_records(vcf, settings.input, regions=regions, shard=shard)
-        block: list = []
-        with progress("annotating", None, "records") as bar:
+
+        def blocks() -> Iterator[list]:
+            block: list = []
             for record in selected:
                 line = record.line if isinstance(record, MalformedRecord) else vcf.line
                 if settings.strict:
@@ -797,14 +819,30 @@ def run_annotate(
                         raise record.error()
                     sink.check(line, record)
                 block.append((line, record))
-                records_seen += 1
                 if len(block) >= settings.block_size:
-                    _annotate_block(block, annotators, sink)
-                    bar.advance(len(block))
+                    yield block
                     block = []
             if block:
-                _annotate_block(block, annotators, sink)
-                bar.advance(len(block))
+                yield block
+
+        # overlap: reading and preparing block n + 1 and writing block n − 1 run on their own
+        # threads while the model runs block n (one block waiting on each side)
+        overlap = engine.device.type == "cuda" if settings.overlap is None else settings.overlap
+        depth = 1 if overlap else 0
+        with progress("annotating", None, "records") as bar:
+
+            def write(item: tuple[list, list]) -> None:
+                _write_block(*item, sink)
+                bar.advance(len(item[0]))
+
+            prepared = (_prepare_block(block, annotators) for block in blocks())
+            with (
+                Behind(write, depth, "rnatools-write") as writing,
+                closing(ahead(prepared, depth, "rnatools-read")) as ahead_blocks,
+            ):
+                for block, runs in ahead_blocks:
+                    records_seen += len(block)
+                    writing.put((block, [run() for run in runs]))
         warning = sink.finish(records_seen)
     if warning is not None:
         log.warning(warning)

@@ -66,6 +66,7 @@ from rnatools.scoring.variants import (
     normalize_alleles,
     plan_variant,
 )
+from rnatools.sequence import one_hot
 from rnatools.windows import cut_window, mask_outside_range
 
 log = logging.getLogger("rnatools.scoring.delta")
@@ -402,7 +403,6 @@ class _Job:
     ref_length: int
     alt_bases: str  # the scored ALT, upper case
     shift: int  # pos0 − the record's pos0: added to the delta positions
-    alt_window: str  # gene-masked window with ALT substituted, + strand
     entry_slot: int  # index into the record's entries list
     alt_output: np.ndarray | None = None  # (covered - ref_length + alt_length, 3), + strand
 
@@ -424,6 +424,26 @@ class _ModelInput:
     sequence: str  # + strand genome order
     strand: str
     output: np.ndarray | None = None  # (length, 3), + strand order
+
+
+@dataclass(slots=True)
+class DeltaBatch:
+    """A block of records planned by :meth:`DeltaScorer.prepare`, ready for the model.
+
+    Attributes:
+        annotations: one per record, entries still empty for the jobs to score.
+        chunks: the reference chunks, each with its jobs.
+        encoded: with a ``run_windows`` capability, per chunk its input one-hot ``(length,
+            4)`` in the model's orientation and its variants' cones.
+        chunk_inputs: otherwise, per chunk its input (``+`` strand).
+        alt_windows: the whole ALT windows of the jobs the incremental path does not cover.
+    """
+
+    annotations: list[RecordAnnotation]
+    chunks: list[_Chunk] = field(default_factory=list)
+    encoded: list[tuple[np.ndarray, list[VariantCone]]] = field(default_factory=list)
+    chunk_inputs: list[str] = field(default_factory=list)
+    alt_windows: list[tuple[_Job, _ModelInput]] = field(default_factory=list)
 
 
 EntryFormat = Literal["gene", "transcript"]
@@ -593,9 +613,6 @@ class DeltaScorer:
                 if len(form_ref) > 1 and len(form_alt) > 1 and not self.score_mnv:
                     self._unscored_entry(annotation, alt, gene)
                     continue
-                masked = self._masked_window(
-                    variant.chrom, form_pos0 - half, form_pos0 + half + 1, gene
-                )
                 jobs.append(
                     _Job(
                         record=index,
@@ -605,7 +622,6 @@ class DeltaScorer:
                         ref_length=len(form_ref),
                         alt_bases=form_alt,
                         shift=form_pos0 - pos0,
-                        alt_window=masked[:half] + form_alt + masked[half + len(form_ref) :],
                         entry_slot=len(annotation.entries),
                     )
                 )
@@ -624,12 +640,18 @@ class DeltaScorer:
                 annotation.skip = SkipReason.SYMBOLIC_ALLELE
         return annotation
 
-    def _masked_window(self, chrom: str, start0: int, end0: int, gene: GeneRow) -> str:
-        """Genome ``[start0, end0)`` on the + strand, N past contig ends and outside the gene's
-        transcript (SpliceAI's padding)."""
-        return cut_window(self.fasta, chrom, start0, end0, "+", (gene.tx_start0, gene.tx_end0))
+    def _alt_window(self, job: _Job, chrom: str) -> str:
+        """The whole ALT window of ``job``: genome ``pos0 ± window/2`` on the + strand, N past
+        contig ends and outside the gene's transcript (SpliceAI's padding), ALT substituted."""
+        half = self.options.window(self.model.context) // 2
+        gene = job.gene
+        masked = cut_window(
+            self.fasta, chrom, job.pos0 - half, job.pos0 + half + 1, "+",
+            (gene.tx_start0, gene.tx_end0),
+        )  # fmt: skip
+        return masked[:half] + job.alt_bases + masked[half + job.ref_length :]
 
-    def _chunks(self, jobs: list[_Job]) -> list[_Chunk]:
+    def _chunks(self, jobs: list[_Job], chrom_of: dict[int, str]) -> list[_Chunk]:
         """Reference chunks per gene: each job's ``pos0 ± D`` lies inside exactly one chunk.
 
         Jobs are taken in position order and added to the current chunk while it stays within
@@ -653,7 +675,7 @@ class DeltaScorer:
                 ):
                     current.end0 = max(current.end0, end0)
                 else:
-                    current = _Chunk(job.gene, self._chrom_of[id(job.gene)], start0, end0)
+                    current = _Chunk(job.gene, chrom_of[id(job.gene)], start0, end0)
                     chunks.append(current)
                 current.jobs.append(job)
         return chunks
@@ -682,48 +704,46 @@ class DeltaScorer:
             max_batch_nt=self.max_batch_nt,
         )
 
-    def _run_incremental(self, chunk: _Chunk, sequence: str) -> None:
-        """REF track of ``chunk`` and ALT tracks of its variants through the incremental
-        capability: every job when the capability has ``run_variants``
-        (:class:`~rnatools.models.base.IncrementalVariants`) and the chunk has indels or MNVs,
-        otherwise its SNVs (the rest then run whole ALT windows)."""
-        assert self.incremental is not None
-        distance = self.options.max_distance
-        context_start0 = chunk.start0 - self.model.context
+    def _incremental_jobs(self, chunk: _Chunk) -> list[_Job]:
+        """The jobs of ``chunk`` the incremental capability scores (the others run whole ALT
+        windows): every job when it has ``run_windows``, or ``run_variants`` and the chunk has
+        indels or MNVs; otherwise the SNVs; none without the capability."""
+        if self.incremental is None:
+            return []
         snvs = [job for job in chunk.jobs if job.ref_length == 1 and len(job.alt_bases) == 1]
+        if (
+            getattr(self.incremental, "run_windows", None) is not None
+            or getattr(self.incremental, "run_variants", None) is not None
+            and len(snvs) < len(chunk.jobs)
+        ):
+            return chunk.jobs
+        return snvs
+
+    def _run_incremental(self, chunk: _Chunk, sequence: str) -> None:
+        """REF track of ``chunk`` and ALT tracks of :meth:`_incremental_jobs` through the
+        incremental capability without ``run_windows``: ``run_variants`` when every job is
+        covered and the chunk has indels or MNVs, else ``run`` on its SNVs."""
+        assert self.incremental is not None
+        jobs = self._incremental_jobs(chunk)
         run_variants = getattr(self.incremental, "run_variants", None)
-        if run_variants is not None and len(snvs) < len(chunk.jobs):
-            self._run_variants(chunk, sequence, run_variants)
+        if run_variants is not None and jobs is chunk.jobs:
+            reference, alternatives = run_variants(self.engine, *self._cones(chunk, sequence))
+            self.model_windows += 1 + len(alternatives)
+            set_chunk_outputs(chunk, chunk.gene.strand, reference, alternatives)
             return
         reference, alternatives = run_snvs(
             self.engine,
             self.incremental,
             sequence,
             chunk.gene.strand,
-            context_start0,
-            [(job.pos0, job.alt_bases) for job in snvs],
-            distance,
+            chunk.start0 - self.model.context,
+            [(job.pos0, job.alt_bases) for job in jobs],
+            self.options.max_distance,
         )
-        self.model_windows += 1 + len(snvs)
+        self.model_windows += 1 + len(jobs)
         chunk.track = reference
-        for job, track in zip(snvs, alternatives, strict=True):
+        for job, track in zip(jobs, alternatives, strict=True):
             job.alt_output = track
-
-    def _run_windows(self, chunks: list[_Chunk], run_windows) -> None:
-        """REF track of every chunk and ALT track of every job in one ``run_windows`` call
-        (:class:`~rnatools.models.base.IncrementalVariants`): the capability batches the REF
-        passes of equal-length chunks and the cones of equal shape across chunks and genes."""
-        windows = [self._cones(chunk, self._chunk_input(chunk)) for chunk in chunks]
-        results = run_windows(self.engine, windows)
-        for chunk, (reference, alternatives) in zip(chunks, results, strict=True):
-            self.model_windows += 1 + len(alternatives)
-            set_chunk_outputs(chunk, chunk.gene.strand, reference, alternatives)
-
-    def _run_variants(self, chunk: _Chunk, sequence: str, run_variants) -> None:
-        """Every job of ``chunk`` through ``run_variants``."""
-        reference, alternatives = run_variants(self.engine, *self._cones(chunk, sequence))
-        self.model_windows += 1 + len(alternatives)
-        set_chunk_outputs(chunk, chunk.gene.strand, reference, alternatives)
 
     def _cones(self, chunk: _Chunk, sequence: str) -> tuple[str, list[VariantCone]]:
         """The chunk's input in the model's orientation and one :class:`VariantCone` per job:
@@ -776,8 +796,12 @@ class DeltaScorer:
             )
 
     # -- public -----------------------------------------------------------------------------
-    def annotate(self, variants: Sequence[Variant]) -> list[RecordAnnotation]:
-        """SpliceAI INFO entries for each record, in input order (ALT-major, then gene order).
+    def prepare(self, variants: Sequence[Variant]) -> DeltaBatch:
+        """Plan a block of records and read and encode everything its model calls need.
+
+        Every FASTA read and one-hot encoding of the block happens here and none in
+        :meth:`run`, so a pipeline may prepare the next block on another thread while the
+        current one is in the model (the two must not run on the same block at once).
 
         Raises:
             ContigNotFoundError: never for a contig missing from the FASTA (that is a skip);
@@ -785,39 +809,78 @@ class DeltaScorer:
         """
         jobs: list[_Job] = []
         annotations = [self._plan(index, variant, jobs) for index, variant in enumerate(variants)]
+        batch = DeltaBatch(annotations)
         if not jobs:
-            return annotations
-        self._chrom_of = {id(job.gene): variants[job.record].chrom for job in jobs}
-        chunks = self._chunks(jobs)
-        window_inputs: list[tuple[_Job | _Chunk, _ModelInput]] = []
-        run_windows = getattr(self.incremental, "run_windows", None)
-        if run_windows is not None:
-            self._run_windows(chunks, run_windows)
-        for chunk in chunks if run_windows is None else ():
+            return batch
+        chrom_of = {id(job.gene): variants[job.record].chrom for job in jobs}
+        batch.chunks = self._chunks(jobs, chrom_of)
+        by_windows = getattr(self.incremental, "run_windows", None) is not None
+        for chunk in batch.chunks:
             sequence = self._chunk_input(chunk)
+            if by_windows:
+                model_sequence, cones = self._cones(chunk, sequence)
+                batch.encoded.append((one_hot(model_sequence), cones))
+                continue
+            batch.chunk_inputs.append(sequence)
+            covered = {id(job) for job in self._incremental_jobs(chunk)}
+            batch.alt_windows.extend(
+                (job, _ModelInput(self._alt_window(job, chunk.chrom), job.gene.strand))
+                for job in chunk.jobs
+                if id(job) not in covered
+            )
+        return batch
+
+    def run(self, batch: DeltaBatch) -> list[RecordAnnotation]:
+        """Run the model on a block from :meth:`prepare` and fill its entries.
+
+        Returns:
+            The SpliceAI INFO entries of each record, in input order (ALT-major, then gene
+            order).
+        """
+        if not batch.chunks:
+            return batch.annotations
+        window_inputs: list[tuple[_Job | _Chunk, _ModelInput]] = []
+        if batch.encoded:
+            assert self.incremental is not None
+            results = self.incremental.run_windows(self.engine, batch.encoded)  # type: ignore[attr-defined]
+            for chunk, (reference, alternatives) in zip(batch.chunks, results, strict=True):
+                self.model_windows += 1 + len(alternatives)
+                set_chunk_outputs(chunk, chunk.gene.strand, reference, alternatives)
+        # chunk_inputs: one per chunk, except on the run_windows path (empty there)
+        inputs = zip(batch.chunks, batch.chunk_inputs, strict=True) if batch.chunk_inputs else ()
+        for chunk, sequence in inputs:
             if self.incremental is not None:
                 self._run_incremental(chunk, sequence)
             else:
                 window_inputs.append((chunk, _ModelInput(sequence, chunk.gene.strand)))
-        for job in jobs:
-            if job.alt_output is None:
-                window_inputs.append((job, _ModelInput(job.alt_window, job.gene.strand)))
+        window_inputs.extend(batch.alt_windows)
         self._run([item for _, item in window_inputs])
         for owner, item in window_inputs:
             if isinstance(owner, _Chunk):
                 owner.track = item.output
             else:
                 owner.alt_output = item.output
-        for chunk in chunks:
+        for chunk in batch.chunks:
             for job in chunk.jobs:
-                self._score(job, chunk, annotations[job.record])
-        return annotations
+                self._score(job, chunk, batch.annotations[job.record])
+        return batch.annotations
+
+    def annotate(self, variants: Sequence[Variant]) -> list[RecordAnnotation]:
+        """SpliceAI INFO entries for each record, in input order (ALT-major, then gene order):
+        :meth:`run` of :meth:`prepare`.
+
+        Raises:
+            ContigNotFoundError: never for a contig missing from the FASTA (that is a skip);
+                only from a broken FASTA index.
+        """
+        return self.run(self.prepare(variants))
 
 
 __all__ = [
     "ENTRY_FORMATS",
     "MAX_DISTANCE_LIMIT",
     "RAW_DECIMALS",
+    "DeltaBatch",
     "DeltaOptions",
     "DeltaScorer",
     "DeltaScores",

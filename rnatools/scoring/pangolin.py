@@ -54,6 +54,7 @@ from rnatools.scoring.variants import (
     is_scorable_allele,
     plan_variant,
 )
+from rnatools.sequence import one_hot
 
 log = logging.getLogger("rnatools.scoring.pangolin")
 
@@ -329,6 +330,30 @@ class _ModelInput:
     output: np.ndarray | None = None  # + strand order
 
 
+@dataclass(slots=True)
+class PangolinBatch:
+    """A block of records planned by :meth:`PangolinScorer.prepare`, ready for the model.
+
+    Attributes:
+        planned: per record, its outcome (scores still empty) and the genes it is scored in.
+        positions1: per record, its 1-based POS.
+        jobs: one per ALT allele and strand to score.
+        chunks: the reference chunks, each with its jobs.
+        encoded: with a ``run_windows`` capability, per chunk its input one-hot ``(length,
+            4)`` in the model's orientation and its variants' cones.
+        chunk_inputs: otherwise, per chunk its input (``+`` strand).
+        alt_windows: the whole ALT windows of the jobs the incremental path does not cover.
+    """
+
+    planned: list[tuple[PangolinAnnotation, list[GeneRow]]]
+    positions1: list[int]
+    jobs: list[_Job]
+    chunks: list[_Chunk] = field(default_factory=list)
+    encoded: list[tuple[np.ndarray, list[VariantCone]]] = field(default_factory=list)
+    chunk_inputs: list[str] = field(default_factory=list)
+    alt_windows: list[tuple[_Job, _ModelInput]] = field(default_factory=list)
+
+
 class _GeneSpans:
     """Genes whose body (transcripts and every annotated exon) contains a position, as
     Pangolin selects them (gene features containing POS)."""
@@ -536,23 +561,6 @@ class PangolinScorer:
         for job, track in zip(snvs, alternatives, strict=True):
             job.alt_output = track
 
-    def _run_windows(self, chunks: list[_Chunk], run_windows) -> None:
-        """REF track of every chunk and ALT outputs of every job (SNVs, indels, MNVs) in one
-        ``run_windows`` call (:class:`~rnatools.models.base.IncrementalVariants`), which
-        batches the work of equal-length chunks and of equal-shape variants across chunks."""
-        context = self.model.context
-        windows = [
-            self._cones(
-                chunk, self._genome(chunk.chrom, chunk.start0 - context, chunk.end0 + context)
-            )
-            for chunk in chunks
-        ]
-        for chunk, (reference, alternatives) in zip(
-            chunks, run_windows(self.engine, windows), strict=True
-        ):
-            self.model_windows += 1 + len(alternatives)
-            set_chunk_outputs(chunk, chunk.strand, reference, alternatives)
-
     def _run_variants(self, chunk: _Chunk, sequence: str, run_variants) -> None:
         """REF track of ``chunk`` and the ALT outputs of every job through ``run_variants``."""
         reference, alternatives = run_variants(self.engine, *self._cones(chunk, sequence))
@@ -567,40 +575,83 @@ class PangolinScorer:
         changes = [(job.pos0, job.ref_length, job.alt, 2 * d + len(job.alt)) for job in chunk.jobs]
         return variant_cones(sequence, chunk.strand, chunk.start0 - self.model.context, d, changes)
 
-    def _score_jobs(self, jobs: list[_Job]) -> None:
-        """Run the model for every job and set its unmasked ``gain`` and ``loss``."""
-        d = self.options.max_distance
+    def _incremental_jobs(self, chunk: _Chunk) -> list[_Job]:
+        """The jobs of ``chunk`` the incremental capability scores (the others run whole ALT
+        windows): every job when it has ``run_windows``, or ``run_variants`` and the chunk has
+        indels or MNVs; otherwise its SNVs; none when it is off or missing."""
+        incremental = self.model.incremental
+        if not self.incremental_enabled or incremental is None:
+            return []
+        snvs = [job for job in chunk.jobs if job.ref_length == 1 and len(job.alt) == 1]
+        if (
+            getattr(incremental, "run_windows", None) is not None
+            or getattr(incremental, "run_variants", None) is not None
+            and len(snvs) < len(chunk.jobs)
+        ):
+            return chunk.jobs
+        return snvs
+
+    def _alt_window(self, job: _Job) -> str:
+        """The whole ALT window of ``job`` (+ strand, N past contig ends)."""
+        d, context = self.options.max_distance, self.model.context
+        window = self._genome(
+            job.chrom, job.pos0 - d - context, job.pos0 + job.ref_length + d + context
+        )
+        anchor = context + d
+        return window[:anchor] + job.alt + window[anchor + job.ref_length :]
+
+    def _prepare_jobs(self, batch: PangolinBatch) -> None:
+        """Chunks, their inputs (one-hot with cones on the ``run_windows`` path) and the whole
+        ALT windows of the jobs the incremental path does not cover."""
         context = self.model.context
-        chunks = self._chunks(jobs)
-        window_inputs: list[tuple[_Job | _Chunk, _ModelInput]] = []
-        use_incremental = self.incremental_enabled and self.model.incremental is not None
-        run_windows = getattr(self.model.incremental, "run_windows", None)
-        if use_incremental and run_windows is not None:
-            self._run_windows(chunks, run_windows)
-        for chunk in chunks if not (use_incremental and run_windows is not None) else ():
+        batch.chunks = self._chunks(batch.jobs)
+        by_windows = (
+            self.incremental_enabled
+            and getattr(self.model.incremental, "run_windows", None) is not None
+        )
+        for chunk in batch.chunks:
             sequence = self._genome(chunk.chrom, chunk.start0 - context, chunk.end0 + context)
-            snvs = [job for job in chunk.jobs if job.ref_length == 1 and len(job.alt) == 1]
+            if by_windows:
+                model_sequence, cones = self._cones(chunk, sequence)
+                batch.encoded.append((one_hot(model_sequence), cones))
+                continue
+            batch.chunk_inputs.append(sequence)
+            covered = {id(job) for job in self._incremental_jobs(chunk)}
+            batch.alt_windows.extend(
+                (job, _ModelInput(self._alt_window(job), job.strand))
+                for job in chunk.jobs
+                if id(job) not in covered
+            )
+
+    def _run_jobs(self, batch: PangolinBatch) -> None:
+        """Run the model for every job of ``batch`` and set its unmasked ``gain`` and ``loss``."""
+        d = self.options.max_distance
+        window_inputs: list[tuple[_Job | _Chunk, _ModelInput]] = []
+        if batch.encoded:
+            incremental = self.model.incremental
+            results = incremental.run_windows(self.engine, batch.encoded)  # type: ignore[union-attr]
+            for chunk, (reference, alternatives) in zip(batch.chunks, results, strict=True):
+                self.model_windows += 1 + len(alternatives)
+                set_chunk_outputs(chunk, chunk.strand, reference, alternatives)
+        # chunk_inputs: one per chunk, except on the run_windows path (empty there)
+        inputs = zip(batch.chunks, batch.chunk_inputs, strict=True) if batch.chunk_inputs else ()
+        for chunk, sequence in inputs:
+            covered = self._incremental_jobs(chunk)
             run_variants = getattr(self.model.incremental, "run_variants", None)
-            if use_incremental and run_variants is not None and len(snvs) < len(chunk.jobs):
+            if covered and covered is chunk.jobs and run_variants is not None:
                 self._run_variants(chunk, sequence, run_variants)
-            elif use_incremental and snvs:
-                self._run_incremental(chunk, sequence, snvs)
+            elif covered:
+                self._run_incremental(chunk, sequence, covered)
             else:
                 window_inputs.append((chunk, _ModelInput(sequence, chunk.strand)))
-        for job in jobs:
-            if job.alt_output is None:
-                start0 = job.pos0 - d - context
-                window = self._genome(job.chrom, start0, job.pos0 + job.ref_length + d + context)
-                anchor = context + d
-                alt_window = window[:anchor] + job.alt + window[anchor + job.ref_length :]
-                window_inputs.append((job, _ModelInput(alt_window, job.strand)))
+        window_inputs.extend(batch.alt_windows)
         self._run([item for _, item in window_inputs])
         for owner, item in window_inputs:
             if isinstance(owner, _Chunk):
                 owner.track = item.output
             else:
                 owner.alt_output = item.output
-        for chunk in chunks:
+        for chunk in batch.chunks:
             assert chunk.track is not None
             for job in chunk.jobs:
                 first = job.pos0 - d - chunk.start0
@@ -612,10 +663,12 @@ class PangolinScorer:
                 job.gain, job.loss = gain_loss(ref_track, alt_track)
 
     # -- public -----------------------------------------------------------------------------
-    def score(self, variants: Sequence[Variant]) -> list[PangolinAnnotation]:
-        """Unmasked gain/loss arrays of every ALT allele and gene (``.scores``) and the INFO
-        groups (``.entries``, masked as ``options.mask`` says), one outcome per record in input
-        order. :meth:`annotate` is the same.
+    def prepare(self, variants: Sequence[Variant]) -> PangolinBatch:
+        """Plan a block of records and read and encode everything its model calls need.
+
+        Every FASTA read and one-hot encoding of the block happens here and none in
+        :meth:`run`, so a pipeline may prepare the next block on another thread while the
+        current one is in the model.
 
         Raises:
             ContigNotFoundError: never for a contig missing from the FASTA (that is a skip);
@@ -623,14 +676,23 @@ class PangolinScorer:
         """
         jobs: list[_Job] = []
         planned = [self._plan(index, variant, jobs) for index, variant in enumerate(variants)]
+        batch = PangolinBatch(planned, [variant.pos1 for variant in variants], jobs)
         if jobs:
-            self._score_jobs(jobs)
-        by_key = {(job.record, job.allele, job.strand): job for job in jobs}
+            self._prepare_jobs(batch)
+        return batch
+
+    def run(self, batch: PangolinBatch) -> list[PangolinAnnotation]:
+        """Run the model on a block from :meth:`prepare`: the unmasked gain/loss arrays of
+        every ALT allele and gene (``.scores``) and the INFO groups (``.entries``, masked as
+        ``options.mask`` says), one outcome per record in input order."""
+        if batch.jobs:
+            self._run_jobs(batch)
+        by_key = {(job.record, job.allele, job.strand): job for job in batch.jobs}
         d = self.options.max_distance
         outcomes = []
-        for index, (annotation, genes) in enumerate(planned):
+        for index, (annotation, genes) in enumerate(batch.planned):
             if annotation.skip is None and annotation.scores:
-                pos0 = variants[index].pos1 - 1
+                pos0 = batch.positions1[index] - 1
                 for allele, scores in enumerate(annotation.scores):
                     if scores is None:
                         continue
@@ -652,6 +714,15 @@ class PangolinScorer:
             outcomes.append(annotation)
         return outcomes
 
+    def score(self, variants: Sequence[Variant]) -> list[PangolinAnnotation]:
+        """:meth:`run` of :meth:`prepare`. :meth:`annotate` is the same.
+
+        Raises:
+            ContigNotFoundError: never for a contig missing from the FASTA (that is a skip);
+                only from a broken FASTA index.
+        """
+        return self.run(self.prepare(variants))
+
     def annotate(self, variants: Sequence[Variant]) -> list[PangolinAnnotation]:
         """Pangolin INFO groups for each record, in input order (the annotate protocol)."""
         return self.score(variants)
@@ -664,6 +735,7 @@ __all__ = [
     "PANGOLIN_INFO_KEY",
     "GeneScore",
     "PangolinAnnotation",
+    "PangolinBatch",
     "PangolinOptions",
     "PangolinScorer",
     "PangolinSkip",

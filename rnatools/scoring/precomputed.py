@@ -847,16 +847,28 @@ class LookupFirst:
         self.scorer = scorer
         self._make_scorer = make_scorer
 
-    def annotate(self, variants: Sequence[Variant]) -> list:
-        """One outcome per variant, in input order."""
+    def prepare(self, variants: Sequence[Variant]) -> tuple:
+        """Look the block up and prepare its misses (the scorer's ``prepare`` when it has one;
+        the scorer is built here at the first miss). :meth:`run` does the rest."""
         found = [self.precomputed.lookup(variant) for variant in variants]
-        misses = [index for index, entries in enumerate(found) if entries is None]
+        misses = [variants[index] for index, entries in enumerate(found) if entries is None]
         computing = self.scorer is not None or self._make_scorer is not None
-        computed: list = []
+        pending: tuple[bool, Any] | None = None
         if misses and computing:
             if self.scorer is None and self._make_scorer is not None:
                 self.scorer = self._make_scorer()
-            computed = list(self.scorer.annotate([variants[index] for index in misses]))
+            prepare = getattr(self.scorer, "prepare", None)
+            pending = (True, prepare(misses)) if prepare is not None else (False, misses)
+        return found, computing, pending
+
+    def run(self, prepared: tuple) -> list:
+        """One outcome per variant of a block from :meth:`prepare`, in input order."""
+        found, computing, pending = prepared
+        computed: list = []
+        if pending is not None:
+            assert self.scorer is not None
+            is_batch, work = pending
+            computed = list(self.scorer.run(work) if is_batch else self.scorer.annotate(work))
         outcomes: list = []
         next_computed = iter(computed)
         for entries in found:
@@ -867,6 +879,10 @@ class LookupFirst:
             else:
                 outcomes.append(LookupOutcome([], PrecomputedSkip.NOT_PRECOMPUTED))
         return outcomes
+
+    def annotate(self, variants: Sequence[Variant]) -> list:
+        """One outcome per variant, in input order: :meth:`run` of :meth:`prepare`."""
+        return self.run(self.prepare(variants))
 
 
 __all__ = [
