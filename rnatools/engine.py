@@ -186,6 +186,19 @@ def _batch_limit(length: int, batch_size: int, max_batch_nt: int | None) -> int:
     return max(1, min(batch_size, max_batch_nt // max(length, 1)))
 
 
+MEMORY_FRACTION = 0.5
+"""Share of the CUDA device's free memory one batch may plan to fill (:meth:`Engine.fit_batch`)."""
+
+
+def fit_batch(budget: int | None, bytes_per_item: int, default: int, most: int) -> int:
+    """Items per batch: ``default`` without a memory budget (the CPU); with one (CUDA) as many
+    as fit ``budget`` bytes at ``bytes_per_item`` each, but no fewer than ``default`` and no
+    more than ``most``."""
+    if budget is None:
+        return default
+    return max(default, min(most, budget // max(1, bytes_per_item)))
+
+
 class Engine:
     """Device, precision, threads, batching and transfers for every model call.
 
@@ -220,6 +233,22 @@ class Engine:
 
     def __repr__(self) -> str:
         return f"Engine(device={self.device}, precision={self.precision})"
+
+    # -- memory -----------------------------------------------------------------------------
+    def memory_budget(self) -> int | None:
+        """Bytes the next batch may plan to fill: on CUDA :data:`MEMORY_FRACTION` of the
+        device's free memory now (``torch.cuda.mem_get_info``); None on the CPU, where batch
+        sizes stay as configured (host memory is bounded by them)."""
+        if self.device.type != "cuda":
+            return None
+        free, _total = torch.cuda.mem_get_info(self.device)
+        return int(free * MEMORY_FRACTION)
+
+    def fit_batch(self, bytes_per_item: int, default: int, most: int) -> int:
+        """Items per batch for items of ``bytes_per_item`` device bytes each (their largest
+        live tensors): ``default`` on the CPU; on CUDA as many as :meth:`memory_budget` allows,
+        within ``[default, most]`` (:func:`fit_batch`)."""
+        return fit_batch(self.memory_budget(), bytes_per_item, default, most)
 
     # -- one call ---------------------------------------------------------------------------
     @contextlib.contextmanager

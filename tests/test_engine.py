@@ -75,3 +75,14 @@ def test_large_host_buffers_are_kept_for_the_next_batch():
 def test_the_users_malloc_settings_are_left_alone():
     assert _run("keep", MALLOC_MMAP_THRESHOLD_="131072").startswith("False")
     assert _run("keep", GLIBC_TUNABLES="glibc.malloc.trim_threshold=1").startswith("False")
+
+
+def test_fit_batch_uses_the_budget_within_its_bounds():
+    from rnatools.engine import Engine, fit_batch
+
+    assert fit_batch(None, 1000, 64, 8192) == 64  # the CPU: the configured size
+    assert fit_batch(1_000_000, 1000, 64, 8192) == 1000
+    assert fit_batch(10_000, 1000, 64, 8192) == 64  # never below the configured size
+    assert fit_batch(10**12, 1000, 64, 8192) == 8192  # never above the cap
+    assert Engine("cpu").memory_budget() is None
+    assert Engine("cpu").fit_batch(1000, 64, 8192) == 64

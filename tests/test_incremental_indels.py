@@ -111,6 +111,44 @@ def test_run_variants_equals_whole_alt_windows(tiny_ensemble, monkeypatch):
         )
 
 
+class _RoomyEngine(Engine):
+    """A CPU engine that reports a device-memory budget, as a CUDA engine does."""
+
+    def memory_budget(self) -> int | None:
+        return 1 << 22
+
+
+def test_batches_grow_with_the_memory_budget_and_give_the_same_tracks(tiny_ensemble, monkeypatch):
+    import rnatools.models.incremental as incremental
+
+    monkeypatch.setattr(incremental, "one_hot", lambda s: one_hot(s).astype(np.float64))
+    calls: list[int] = []
+    cone_pass = incremental._cone_pass
+
+    def counted(net, unit_stages, group_stages, windows, starts, alt_rows, shape):
+        calls.append(len(starts))
+        return cone_pass(net, unit_stages, group_stages, windows, starts, alt_rows, shape)
+
+    monkeypatch.setattr(incremental, "_cone_pass", counted)
+    rng = np.random.default_rng(5)
+    context = tiny_ensemble.context
+    sequence = "".join(rng.choice(list("ACGT"), 60 + 2 * context))
+    cones = [
+        VariantCone(start, 1, "A" if sequence[start] != "A" else "C", start - 3, start + 4)
+        for start in range(context + 3, context + 57)
+    ]
+    capability = DilatedIncremental(lambda: tiny_ensemble, snv_batch=4, window_nt=100)
+    ref, alts = capability.run_variants(Engine("cpu"), sequence, cones)
+    per_net = len(tiny_ensemble.nets)
+    assert len(cones) == 54 and calls == ([4] * 13 + [2]) * per_net  # snv_batch on the CPU
+    calls.clear()
+    # 4 MiB at 4 tensors x (2 x 20 + 7 + 1) positions x 32 channels x 4 bytes: every cone in one
+    roomy_ref, roomy_alts = capability.run_variants(_RoomyEngine("cpu"), sequence, cones)
+    assert calls == [len(cones)] * per_net
+    np.testing.assert_allclose(roomy_ref, ref, rtol=0, atol=1e-7)
+    np.testing.assert_allclose(np.stack(roomy_alts), np.stack(alts), rtol=0, atol=1e-7)
+
+
 # ---------------------------------------------------------------------------------------------
 # the scorers, real weights
 

@@ -169,9 +169,15 @@ def register(app: typer.Typer) -> None:
         precision: PrecisionOption = PrecisionChoice.fp32,
         weights: AnnotateWeightsOption = None,
         block_size: Annotated[
-            int,
-            typer.Option("--block-size", min=1, help="Records read, scored and written per block."),
-        ] = 512,
+            int | None,
+            typer.Option(
+                "--block-size",
+                min=1,
+                help="Records read, scored and written per block [default: 512 on the CPU, "
+                "4096 on CUDA].",
+                show_default=False,
+            ),
+        ] = None,
         overlap: Annotated[
             bool | None,
             typer.Option(

@@ -50,6 +50,10 @@ if TYPE_CHECKING:  # pragma: no cover  (the model modules build this one: no imp
     from rnatools.models.dilated_cnn import DilatedResNet, Ensemble, ResidualUnit
 
 
+_MOST_CONES = 8192  # cones per batch on CUDA, however much memory is free
+_MOST_WINDOW_NT = 2_000_000  # input nt of REF windows per batch on CUDA
+
+
 @dataclass
 class _Stage:
     """A stored REF activation ``(1, 32, 1, length)``; element 0 is input index ``offset``."""
@@ -274,10 +278,12 @@ class DilatedIncremental:
     Args:
         ensemble: returns the :class:`~rnatools.models.dilated_cnn.Ensemble` (called on first
             use, so its weights are read only when a window is run).
-        snv_batch: variants of one cone shape computed together (bounds memory: the widest
-            layer holds ``snv_batch × 32 × ~context`` floats per tensor).
-        window_nt: most input nt of the windows whose REF passes run together
-            (:meth:`run_windows`; bounds the kept activations: ~4 kB per input nt and network).
+        snv_batch: variants of one cone shape computed together on the CPU (bounds memory:
+            the widest layer holds ``snv_batch × 32 × ~context`` floats per tensor); on CUDA
+            the batch grows to what half the device's free memory holds (at most 8,192).
+        window_nt: most input nt of the windows whose REF passes run together on the CPU
+            (:meth:`run_windows`; bounds the kept activations: ~4 kB per input nt and network);
+            on CUDA it grows with free memory likewise (at most 2,000,000 nt).
     """
 
     def __init__(
@@ -361,14 +367,29 @@ class DilatedIncremental:
         by_length: dict[int, list[int]] = defaultdict(list)
         for index, (sequence, _) in enumerate(windows):
             by_length[len(sequence)].append(index)
+        channels = ensemble.nets[0].input_conv.weight.shape[0]
+        units = sum(len(group) for group in ensemble.nets[0].groups)
+        # the REF pass keeps every unit's two stages and each group's output: bytes per input nt
+        kept_per_nt = (2 * units + len(ensemble.nets[0].groups) + 2) * channels * 4
+        window_nt = engine.fit_batch(kept_per_nt, self.window_nt, most=_MOST_WINDOW_NT)
         for length, members in by_length.items():
-            per_call = max(1, self.window_nt // length)
+            per_call = max(1, window_nt // length)
             for first in range(0, len(members), per_call):
                 group = members[first : first + per_call]
                 outputs = self._run_group(engine, ensemble, [windows[i] for i in group])
                 for index, output in zip(group, outputs, strict=True):
                     results[index] = output
         return results  # type: ignore[return-value]
+
+    def _cone_batch(self, engine: Engine, ensemble: Ensemble, shape: _Shape) -> int:
+        """Cones of ``shape`` per batch: :attr:`snv_batch` on the CPU, as many as the device's
+        free memory allows on CUDA (:meth:`~rnatools.engine.Engine.fit_batch`)."""
+        net = ensemble.nets[0]
+        # the widest layer of a cone spans at most its outputs and the context on both sides;
+        # about four tensors of that width are alive at once (input, conv1, conv2, residual)
+        widest = 2 * net.context + shape.out_hi - shape.out_lo + shape.alt_length
+        per_cone = 4 * widest * net.input_conv.weight.shape[0] * 4
+        return engine.fit_batch(per_cone, self.snv_batch, most=_MOST_CONES)
 
     def _run_group(
         self,
@@ -382,11 +403,12 @@ class DilatedIncremental:
         for window, (sequence, variants) in enumerate(windows):
             for index, variant in enumerate(variants):
                 groups[_check(variant, len(sequence), context)].append((window, index))
-        batches = [
-            (shape, members[first : first + self.snv_batch])
-            for shape, members in groups.items()
-            for first in range(0, len(members), self.snv_batch)
-        ]
+        batches = []
+        for shape, members in groups.items():
+            size = self._cone_batch(engine, ensemble, shape)
+            batches.extend(
+                (shape, members[first : first + size]) for first in range(0, len(members), size)
+            )
         refs: list[Tensor] = []
         alts: list[list[Tensor]] = [[] for _ in batches]
         with engine.inference():

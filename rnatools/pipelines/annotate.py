@@ -125,6 +125,10 @@ REPORT_ALLELE_WIDTH = 50
 """Longest REF/ALT text in skip-report rows and messages; longer ones read ``ACGT…(3000 nt)``."""
 
 
+CPU_BLOCK_SIZE = 512
+CUDA_BLOCK_SIZE = 4096  # records per block when AnnotateSettings.block_size is None
+
+
 @dataclass(frozen=True, kw_only=True)
 class AnnotateSettings:
     """Everything one annotate run needs.
@@ -150,7 +154,8 @@ class AnnotateSettings:
         weights: weights of the first splice-site model of ``models`` (SpliceAI: folder or
             ``.h5``); None = the registry's lookup (environment variable, then default).
         model_weights: ``(model, path)`` pairs: weights of further models (registry names).
-        block_size: records read, scored and written per block (>= 1).
+        block_size: records read, scored and written per block (>= 1); None (default) = 512
+            on the CPU, 4,096 on CUDA (bigger blocks give the GPU bigger batches of cones).
         overlap: read and plan the next block (FASTA reads, one-hot encoding) and write the
             previous one on background threads while the model runs the current block; None
             (default) = on CUDA only (on the CPU the threads would take cores from the model).
@@ -203,7 +208,7 @@ class AnnotateSettings:
     precision: str = "fp32"
     weights: str | Path | None = None
     model_weights: tuple[tuple[str, str | Path], ...] = ()
-    block_size: int = 512
+    block_size: int | None = None
     overlap: bool | None = None
     full_windows: bool = False
     regions: tuple[str, ...] = ()
@@ -253,7 +258,7 @@ class AnnotateSettings:
         if self.index not in (None, *INDEX_KINDS):
             raise UsageError(f"expected tbi or csi, got {self.index!r}", parameter="index")
         for name in ("batch_size", "block_size"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise UsageError(f"must be >= 1, got {getattr(self, name)}", parameter=name)
         if self.threads < 0:
             raise UsageError(f"must be >= 0, got {self.threads}", parameter="threads")
@@ -810,6 +815,10 @@ def run_annotate(
         sink = _Sink(settings, writer, report, fasta, annotators)
         selected = select_records(vcf, settings.input, regions=regions, shard=shard)
 
+        block_size = settings.block_size or (
+            CUDA_BLOCK_SIZE if engine.device.type == "cuda" else CPU_BLOCK_SIZE
+        )
+
         def blocks() -> Iterator[list]:
             block: list = []
             for record in selected:
@@ -819,7 +828,7 @@ def run_annotate(
                         raise record.error()
                     sink.check(line, record)
                 block.append((line, record))
-                if len(block) >= settings.block_size:
+                if len(block) >= block_size:
                     yield block
                     block = []
             if block:
