@@ -72,13 +72,23 @@ def test_run_variants_equals_whole_alt_windows(tiny_ensemble, monkeypatch):
                 if context <= out_start < out_end <= len(sequence) + shift - context:
                     cones.append(VariantCone(start, ref_length, alt, out_start, out_end))
     assert len(cones) > 250
-    # three windows: two of one length (one REF batch), one longer (its own), and the cones
+    # three windows: two of one length and one 8 nt longer, all in one REF batch (padded with N
+    # to one standard length, 512 nt; 3 x 512 <= window_nt), and the cones
     # of each batch drawn from several windows
     longer = sequence[:30] + "ACGTTGCA" + sequence[30:]
     other = "".join(rng.choice(list("ACGT"), len(sequence)))  # same length, other bases
     windows = [(sequence, cones[0::2]), (longer, []), (other, cones[1::2])]
-    capability = DilatedIncremental(lambda: tiny_ensemble, snv_batch=4, window_nt=200)
+    capability = DilatedIncremental(lambda: tiny_ensemble, snv_batch=4, window_nt=2000)
+    passes: list[tuple[int, ...]] = []
+    reference_pass = incremental._reference_pass
+
+    def counted(net, x):
+        passes.append(tuple(x.shape))
+        return reference_pass(net, x)
+
+    monkeypatch.setattr(incremental, "_reference_pass", counted)
     results = capability.run_windows(Engine("cpu"), windows)
+    assert passes == [(3, 512, 4)] * len(tiny_ensemble.nets)
     ref, alts = capability.run_variants(Engine("cpu"), sequence, cones)
     with torch.inference_mode():
 
@@ -142,9 +152,10 @@ def test_batches_grow_with_the_memory_budget_and_give_the_same_tracks(tiny_ensem
     per_net = len(tiny_ensemble.nets)
     assert len(cones) == 54 and calls == ([4] * 13 + [2]) * per_net  # snv_batch on the CPU
     calls.clear()
-    # 4 MiB at 4 tensors x (2 x 20 + 7 + 1) positions x 32 channels x 4 bytes: every cone in one
+    # 4 MiB at 4 tensors x (2 x 20 + 7 + 1) positions x 32 channels x 4 bytes: room for 170
+    # cones, so all 54 in two batches of standard sizes (48 + 6)
     roomy_ref, roomy_alts = capability.run_variants(_RoomyEngine("cpu"), sequence, cones)
-    assert calls == [len(cones)] * per_net
+    assert calls == [48, 6] * per_net
     np.testing.assert_allclose(roomy_ref, ref, rtol=0, atol=1e-7)
     np.testing.assert_allclose(np.stack(roomy_alts), np.stack(alts), rtol=0, atol=1e-7)
 

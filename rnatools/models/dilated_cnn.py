@@ -123,9 +123,17 @@ class ResidualUnit(nn.Module):
             return torch.relu(x)
         return F.leaky_relu(x, self.negative_slope)
 
+    def act_(self, x: Tensor) -> Tensor:
+        """:meth:`act` in place on ``x`` (a tensor nothing else holds): the same numbers,
+        without a second tensor of the layer's size."""
+        if self.negative_slope == 0.0:
+            return torch.relu_(x)
+        return F.leaky_relu_(x, self.negative_slope)
+
     def first(self, h: Tensor) -> Tensor:
-        """The input of the second convolution: ``act(conv1'(act(norm(h))))``."""
-        return self.act(self.conv1(self.act(self.norm(h))))
+        """The input of the second convolution: ``act(conv1'(act(norm(h))))`` (the
+        activations applied in place on the fresh outputs of ``norm`` and ``conv1``)."""
+        return self.act_(self.conv1(self.act_(self.norm(h))))
 
     def forward(self, h: Tensor, stages: list[Tensor] | None = None) -> Tensor:
         """``h`` ``(batch, C, 1, L)`` → ``(batch, C, 1, L − shrink)``.
@@ -137,7 +145,7 @@ class ResidualUnit(nn.Module):
         if stages is not None:
             stages.extend((h, b))
         t = self.conv2(b)
-        return crop(h, t.shape[-1]) + t
+        return t.add_(crop(h, t.shape[-1]))  # = cropped input + t, in place on the fresh t
 
 
 class DilatedResNet(nn.Module):
@@ -227,7 +235,7 @@ class DilatedResNet(nn.Module):
                 h = unit(h, unit_stages)
             if group_stages is not None:
                 group_stages.append(h)
-            s = s + skip_conv(crop(h, length))
+            s = s.add_(skip_conv(crop(h, length)))  # s is this pass's own running sum
         return self.output_conv(s).squeeze(2).transpose(1, 2)
 
     def forward(self, x: Tensor) -> Tensor:

@@ -47,10 +47,12 @@ from rnatools.sequence import one_hot
 
 if TYPE_CHECKING:  # pragma: no cover  (the model modules build this one: no import cycle)
     from rnatools.engine import Engine
-    from rnatools.models.dilated_cnn import DilatedResNet, Ensemble, ResidualUnit
+    from rnatools.models.dilated_cnn import DilatedResNet, Ensemble
 
 
 _MOST_CONES = 8192  # cones per batch on CUDA, however much memory is free
+_LENGTH_QUANTUM = 512  # REF windows are padded with N to a multiple of this many nt
+_LADDER = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
 _MOST_WINDOW_NT = 2_000_000  # input nt of REF windows per batch on CUDA
 
 
@@ -151,19 +153,6 @@ def _reference_pass(net: DilatedResNet, x: Tensor) -> tuple[Tensor, list[_Stage]
     return probabilities, stages(unit_values), stages(group_values)
 
 
-def _first(unit: ResidualUnit, h: Tensor) -> Tensor:
-    """:meth:`ResidualUnit.first` (``act(conv1'(act(norm(h))))``, the same operations) with the
-    activations applied in place, sparing two tensors of the cone's size."""
-    x = _act_(unit, unit.norm(h))
-    return _act_(unit, unit.conv1(x))
-
-
-def _act_(unit: ResidualUnit, x: Tensor) -> Tensor:
-    if unit.negative_slope == 0.0:
-        return torch.relu_(x)
-    return torch.nn.functional.leaky_relu_(x, unit.negative_slope)
-
-
 def _cone_pass(
     net: DilatedResNet,
     unit_stages: list[_Stage],
@@ -213,7 +202,7 @@ def _cone_pass(
                 alt_lo,
                 alt_hi,
             )
-            b = _first(unit, h_in)
+            b = unit.first(h_in)  # activations in place: h_in itself is kept
             # second convolution and the residual sum
             lo2 = max(-changed - 2 * radius, out_lo - remaining + 2 * radius)
             hi2 = min(a + changed + 2 * radius, out_hi + remaining - 2 * radius)
@@ -366,7 +355,7 @@ class DilatedIncremental:
         results: list[tuple[np.ndarray, list[np.ndarray]] | None] = [None] * len(windows)
         by_length: dict[int, list[int]] = defaultdict(list)
         for index, (sequence, _) in enumerate(windows):
-            by_length[len(sequence)].append(index)
+            by_length[_padded_length(len(sequence))].append(index)
         channels = ensemble.nets[0].input_conv.weight.shape[0]
         units = sum(len(group) for group in ensemble.nets[0].groups)
         # the REF pass keeps every unit's two stages and each group's output: bytes per input nt
@@ -406,15 +395,17 @@ class DilatedIncremental:
         batches = []
         for shape, members in groups.items():
             size = self._cone_batch(engine, ensemble, shape)
-            batches.extend(
-                (shape, members[first : first + size]) for first in range(0, len(members), size)
-            )
+            first = 0
+            for count in _ladder_split(len(members), size):
+                batches.append((shape, members[first : first + count]))
+                first += count
         refs: list[Tensor] = []
         alts: list[list[Tensor]] = [[] for _ in batches]
         with engine.inference():
             # a stacked array, never ``one_hot(...)[None]``: its zero batch stride makes the
             # convolutions fall back to the (slower) channels-first layout
-            x = engine.to_device(np.stack([_encoded(sequence) for sequence, _ in windows]))
+            width = _padded_length(max(len(sequence) for sequence, _ in windows))
+            x = engine.to_device(np.stack([_encoded(sequence, width) for sequence, _ in windows]))
             inputs = []
             for _, members in batches:
                 cones = [windows[window][1][index] for window, index in members]
@@ -441,12 +432,41 @@ class DilatedIncremental:
                 combined = engine.to_host(ensemble.combine(per_net))
                 for row, (window, index) in enumerate(members):
                     tracks[window][index] = combined[row]
-        return [(reference[window], tracks[window]) for window in range(len(windows))]  # type: ignore[misc]
+        # each window's own outputs: the N padding on its right only adds outputs past its end
+        return [
+            (reference[window, : len(sequence) - 2 * context], tracks[window])
+            for window, (sequence, _) in enumerate(windows)
+        ]  # type: ignore[misc]
 
 
-def _encoded(sequence: str | np.ndarray) -> np.ndarray:
-    """``(length, 4)`` float32 one-hot of ``sequence`` (returned as it is when already encoded)."""
-    return one_hot(sequence) if isinstance(sequence, str) else sequence
+def _encoded(sequence: str | np.ndarray, width: int) -> np.ndarray:
+    """``(width, 4)`` float32 one-hot of ``sequence`` (text, or already encoded), followed by
+    all-zero rows (N) up to ``width``."""
+    encoded = one_hot(sequence) if isinstance(sequence, str) else sequence
+    if len(encoded) == width:
+        return encoded
+    padded = np.zeros((width, 4), dtype=encoded.dtype)
+    padded[: len(encoded)] = encoded
+    return padded
+
+
+def _padded_length(length: int) -> int:
+    """``length`` rounded up to a multiple of :data:`_LENGTH_QUANTUM`: windows are run at a
+    few standard lengths, so that the convolution library builds its kernels for a handful of
+    shapes and reuses them (building one for a new shape costs about a third of a 10-kb pass)."""
+    return -(-length // _LENGTH_QUANTUM) * _LENGTH_QUANTUM
+
+
+def _ladder_split(count: int, most: int) -> list[int]:
+    """``count`` cones as batches of standard sizes (:data:`_LADDER` up to ``most``, and
+    ``most`` itself), largest first, for the same reason as :func:`_padded_length`."""
+    sizes = sorted({size for size in _LADDER if size < most} | {most}, reverse=True)
+    parts = []
+    while count:
+        size = next(size for size in sizes if size <= count)
+        parts.append(size)
+        count -= size
+    return parts
 
 
 def _check(variant: VariantCone, length: int, context: int) -> _Shape:
