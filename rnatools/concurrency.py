@@ -8,7 +8,9 @@
 Both keep the order of the items, hand an exception of the background thread to the calling
 thread (the same exception object, raised at its next hand-off), and stop their thread when the
 caller stops early (an error, Ctrl-C, a closed output): a stopped :class:`Behind` has finished
-the item it was on, so whatever it writes to can then be closed safely.
+the item it was on (waited for up to 5 s), so whatever it writes to can then be closed safely; a
+stopped :func:`ahead` is waited for up to 1 s (a producer blocked on a read that never returns,
+such as standard input, is left to end with the process).
 """
 
 from __future__ import annotations
@@ -22,7 +24,11 @@ from typing import Generic, TypeVar
 Item = TypeVar("Item")
 
 _END = object()
-_JOIN_TIMEOUT_S = 60.0
+# How long a stopped stage is waited for. Short: a reader blocked on standard input (no more
+# records coming) must not delay Ctrl-C; the threads are daemons and finish their current
+# item, or die with the process.
+_AHEAD_JOIN_S = 1.0
+_BEHIND_JOIN_S = 5.0
 
 
 def ahead(iterator: Iterable[Item], depth: int, name: str = "rnatools-ahead") -> Iterator[Item]:
@@ -66,7 +72,7 @@ def ahead(iterator: Iterable[Item], depth: int, name: str = "rnatools-ahead") ->
             yield item
     finally:
         stop.set()
-        worker.join(_JOIN_TIMEOUT_S)
+        worker.join(_AHEAD_JOIN_S)
 
 
 class Behind(Generic[Item]):
@@ -142,7 +148,7 @@ class Behind(Generic[Item]):
         if self._worker is None:
             return
         self._stop.set()
-        self._worker.join(_JOIN_TIMEOUT_S)
+        self._worker.join(_BEHIND_JOIN_S)
 
     def __enter__(self) -> Behind[Item]:
         return self

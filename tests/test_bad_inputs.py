@@ -489,14 +489,17 @@ def test_user_text_is_never_markup(tmp_path, table):
     assert "❌" not in result.stderr
 
 
+@pytest.mark.parametrize("overlap", ["--no-overlap", "--overlap"])
 @pytest.mark.parametrize(
     ("sent", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "SIGINT"]
 )
-def test_signals_remove_temporaries_and_say_interrupted(tmp_path, table, sent, code):
-    # item 12
+def test_signals_remove_temporaries_and_say_interrupted(tmp_path, table, sent, code, overlap):
+    # item 12; with --overlap the reader thread is the one waiting for records
     folder = tmp_path / "out"
     folder.mkdir()
-    args = annotate_args("-", folder / "out.vcf.gz", table, "--skip-report", folder / "skips.tsv")
+    args = annotate_args(
+        "-", folder / "out.vcf.gz", table, "--skip-report", folder / "skips.tsv", overlap
+    )
     with cli(*args, stdin=subprocess.PIPE) as process:
         process.stdin.write(vcf_text(intergenic(600)).encode())
         process.stdin.flush()  # and nothing more: the run waits for records
@@ -509,11 +512,12 @@ def test_signals_remove_temporaries_and_say_interrupted(tmp_path, table, sent, c
     assert leftovers(folder) == []
 
 
-def test_closed_stdout_stops_annotate_quietly(tmp_path, table):
-    # item 13: rnatools annotate ... | head -1
+@pytest.mark.parametrize("overlap", ["--no-overlap", "--overlap"])
+def test_closed_stdout_stops_annotate_quietly(tmp_path, table, overlap):
+    # item 13: rnatools annotate ... | head -1 (with --overlap the writer thread meets it)
     source = tmp_path / "in.vcf"
     source.write_text(vcf_text(intergenic(20_000)))
-    with cli(*annotate_args(source, "-", table)) as process:
+    with cli(*annotate_args(source, "-", table, overlap)) as process:
         assert process.stdout.readline().startswith(b"##fileformat")
         process.stdout.close()
         stderr = process.stderr.read()
