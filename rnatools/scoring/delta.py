@@ -52,6 +52,8 @@ from rnatools.io.gene_table import GeneRow, GeneTable
 from rnatools.io.transcripts import priority
 from rnatools.models.base import SpliceModel, VariantCone
 from rnatools.scoring.model_calls import (
+    incremental_jobs,
+    prepare_chunks,
     run_snvs,
     run_whole_windows,
     set_chunk_outputs,
@@ -66,7 +68,6 @@ from rnatools.scoring.variants import (
     normalize_alleles,
     plan_variant,
 )
-from rnatools.sequence import one_hot
 from rnatools.windows import cut_window, mask_outside_range
 
 log = logging.getLogger("rnatools.scoring.delta")
@@ -705,19 +706,9 @@ class DeltaScorer:
         )
 
     def _incremental_jobs(self, chunk: _Chunk) -> list[_Job]:
-        """The jobs of ``chunk`` the incremental capability scores (the others run whole ALT
-        windows): every job when it has ``run_windows``, or ``run_variants`` and the chunk has
-        indels or MNVs; otherwise the SNVs; none without the capability."""
-        if self.incremental is None:
-            return []
+        """The jobs of ``chunk`` the incremental capability scores (:func:`incremental_jobs`)."""
         snvs = [job for job in chunk.jobs if job.ref_length == 1 and len(job.alt_bases) == 1]
-        if (
-            getattr(self.incremental, "run_windows", None) is not None
-            or getattr(self.incremental, "run_variants", None) is not None
-            and len(snvs) < len(chunk.jobs)
-        ):
-            return chunk.jobs
-        return snvs
+        return incremental_jobs(self.incremental, chunk.jobs, snvs)
 
     def _run_incremental(self, chunk: _Chunk, sequence: str) -> None:
         """REF track of ``chunk`` and ALT tracks of :meth:`_incremental_jobs` through the
@@ -815,19 +806,16 @@ class DeltaScorer:
         chrom_of = {id(job.gene): variants[job.record].chrom for job in jobs}
         batch.chunks = self._chunks(jobs, chrom_of)
         by_windows = getattr(self.incremental, "run_windows", None) is not None
-        for chunk in batch.chunks:
-            sequence = self._chunk_input(chunk)
-            if by_windows:
-                model_sequence, cones = self._cones(chunk, sequence)
-                batch.encoded.append((one_hot(model_sequence), cones))
-                continue
-            batch.chunk_inputs.append(sequence)
-            covered = {id(job) for job in self._incremental_jobs(chunk)}
-            batch.alt_windows.extend(
-                (job, _ModelInput(self._alt_window(job, chunk.chrom), job.gene.strand))
-                for job in chunk.jobs
-                if id(job) not in covered
-            )
+        prepare_chunks(
+            batch.chunks,
+            batch,
+            sequence=self._chunk_input,
+            cones=self._cones if by_windows else None,
+            covered=self._incremental_jobs,
+            alt_input=lambda job, chunk: _ModelInput(
+                self._alt_window(job, chunk.chrom), job.gene.strand
+            ),
+        )
         return batch
 
     def run(self, batch: DeltaBatch) -> list[RecordAnnotation]:

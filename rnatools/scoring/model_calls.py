@@ -8,14 +8,14 @@ track a scorer keeps is in ``+`` strand order whatever the gene's strand.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
 
 from rnatools.engine import Engine
 from rnatools.models.base import IncrementalSNV, SpliceModel, VariantCone
-from rnatools.sequence import one_hot_batch, reverse_complement
+from rnatools.sequence import one_hot, one_hot_batch, reverse_complement
 
 
 class ModelInput(Protocol):
@@ -129,6 +129,61 @@ def run_snvs(
     return reference, alternatives
 
 
+def incremental_jobs(incremental: object | None, jobs: list, snvs: list) -> list:
+    """The jobs of one reference chunk that a model's incremental capability scores (the
+    others run whole ALT windows): every job when it offers ``run_windows``, or
+    ``run_variants`` and the chunk has indels or MNVs; otherwise ``snvs`` (``run``); none
+    without the capability (None)."""
+    if incremental is None:
+        return []
+    if getattr(incremental, "run_windows", None) is not None or (
+        getattr(incremental, "run_variants", None) is not None and len(snvs) < len(jobs)
+    ):
+        return jobs
+    return snvs
+
+
+class PreparedInputs(Protocol):
+    """Where :func:`prepare_chunks` puts a block's model inputs (a scorer's batch object)."""
+
+    encoded: list[tuple[np.ndarray, list[VariantCone]]]
+    chunk_inputs: list[str]
+    alt_windows: list[tuple[Any, Any]]
+
+
+def prepare_chunks(
+    chunks: Sequence[Any],
+    inputs: PreparedInputs,
+    *,
+    sequence: Callable[[Any], str],
+    cones: Callable[[Any, str], tuple[str, list[VariantCone]]] | None,
+    covered: Callable[[Any], list],
+    alt_input: Callable[[Any, Any], Any],
+) -> None:
+    """Read and encode the model inputs of a block's reference chunks ahead of the model.
+
+    With ``cones`` (a ``run_windows`` capability) each chunk's input goes to ``inputs.encoded``
+    one-hot ``(length, 4)`` in the model's orientation with its variants' cones; otherwise to
+    ``inputs.chunk_inputs`` (``+`` strand text), and every job that ``covered(chunk)`` leaves
+    out gets its whole ALT window ``alt_input(job, chunk)`` in ``inputs.alt_windows``.
+
+    Args:
+        chunks: objects with ``jobs``.
+        sequence: a chunk's input, ``+`` strand (read from the FASTA).
+    """
+    for chunk in chunks:
+        text = sequence(chunk)
+        if cones is not None:
+            model_sequence, chunk_cones = cones(chunk, text)
+            inputs.encoded.append((one_hot(model_sequence), chunk_cones))
+            continue
+        inputs.chunk_inputs.append(text)
+        kept = {id(job) for job in covered(chunk)}
+        inputs.alt_windows.extend(
+            (job, alt_input(job, chunk)) for job in chunk.jobs if id(job) not in kept
+        )
+
+
 def set_chunk_outputs(
     chunk: Any, strand: str, reference: np.ndarray, alternatives: Sequence[np.ndarray]
 ) -> None:
@@ -145,6 +200,9 @@ def set_chunk_outputs(
 
 __all__ = [
     "ModelInput",
+    "PreparedInputs",
+    "incremental_jobs",
+    "prepare_chunks",
     "run_snvs",
     "run_whole_windows",
     "set_chunk_outputs",

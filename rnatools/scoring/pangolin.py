@@ -42,6 +42,8 @@ from rnatools.io.fasta import Fasta
 from rnatools.io.gene_table import GeneRow, GeneTable
 from rnatools.models.base import SpliceModel, VariantCone
 from rnatools.scoring.model_calls import (
+    incremental_jobs,
+    prepare_chunks,
     run_snvs,
     run_whole_windows,
     set_chunk_outputs,
@@ -54,7 +56,6 @@ from rnatools.scoring.variants import (
     is_scorable_allele,
     plan_variant,
 )
-from rnatools.sequence import one_hot
 
 log = logging.getLogger("rnatools.scoring.pangolin")
 
@@ -576,20 +577,11 @@ class PangolinScorer:
         return variant_cones(sequence, chunk.strand, chunk.start0 - self.model.context, d, changes)
 
     def _incremental_jobs(self, chunk: _Chunk) -> list[_Job]:
-        """The jobs of ``chunk`` the incremental capability scores (the others run whole ALT
-        windows): every job when it has ``run_windows``, or ``run_variants`` and the chunk has
-        indels or MNVs; otherwise its SNVs; none when it is off or missing."""
-        incremental = self.model.incremental
-        if not self.incremental_enabled or incremental is None:
-            return []
+        """The jobs of ``chunk`` the incremental capability scores (:func:`incremental_jobs`;
+        none with ``incremental=False``)."""
         snvs = [job for job in chunk.jobs if job.ref_length == 1 and len(job.alt) == 1]
-        if (
-            getattr(incremental, "run_windows", None) is not None
-            or getattr(incremental, "run_variants", None) is not None
-            and len(snvs) < len(chunk.jobs)
-        ):
-            return chunk.jobs
-        return snvs
+        incremental = self.model.incremental if self.incremental_enabled else None
+        return incremental_jobs(incremental, chunk.jobs, snvs)
 
     def _alt_window(self, job: _Job) -> str:
         """The whole ALT window of ``job`` (+ strand, N past contig ends)."""
@@ -609,19 +601,16 @@ class PangolinScorer:
             self.incremental_enabled
             and getattr(self.model.incremental, "run_windows", None) is not None
         )
-        for chunk in batch.chunks:
-            sequence = self._genome(chunk.chrom, chunk.start0 - context, chunk.end0 + context)
-            if by_windows:
-                model_sequence, cones = self._cones(chunk, sequence)
-                batch.encoded.append((one_hot(model_sequence), cones))
-                continue
-            batch.chunk_inputs.append(sequence)
-            covered = {id(job) for job in self._incremental_jobs(chunk)}
-            batch.alt_windows.extend(
-                (job, _ModelInput(self._alt_window(job), job.strand))
-                for job in chunk.jobs
-                if id(job) not in covered
-            )
+        prepare_chunks(
+            batch.chunks,
+            batch,
+            sequence=lambda chunk: self._genome(
+                chunk.chrom, chunk.start0 - context, chunk.end0 + context
+            ),
+            cones=self._cones if by_windows else None,
+            covered=self._incremental_jobs,
+            alt_input=lambda job, _chunk: _ModelInput(self._alt_window(job), job.strand),
+        )
 
     def _run_jobs(self, batch: PangolinBatch) -> None:
         """Run the model for every job of ``batch`` and set its unmasked ``gain`` and ``loss``."""
