@@ -210,6 +210,10 @@ class Engine:
         prefetch: batches built ahead on a background thread on CUDA (0 = none; never on CPU,
             where the builder would compete with the model for the cores).
 
+    Two settings are process-wide, like torch's own thread count: the intra-op threads
+    (:func:`set_threads`) and, with glibc, the malloc thresholds of :func:`keep_host_buffers`
+    (set once, left alone when the user set them).
+
     Raises:
         UsageError: a device that does not exist here, fp16 on the CPU, ``prefetch < 0``.
     """
