@@ -528,8 +528,8 @@ def test_prepare_reads_everything_so_run_needs_no_fasta(incremental):
         )
         expected = [result.entries for result in scorer.annotate(variants)]
         batch = scorer.prepare(variants)
-    assert len(batch.encoded) == (1 if incremental else 0)
-    assert len(batch.alt_windows) == (0 if incremental else 3)
+    assert len(batch.inputs.encoded) == (1 if incremental else 0)
+    assert len(batch.inputs.alt_windows) == (0 if incremental else 3)
     assert [result.entries for result in scorer.run(batch)] == expected
 
 

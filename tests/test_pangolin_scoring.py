@@ -366,7 +366,7 @@ def test_prepare_reads_everything_so_run_needs_no_fasta(small_genome, incrementa
         scorer = PangolinScorer(TinyPangolin(incremental), fasta, genes, options)
         batch = scorer.prepare(variants)
     # SNVs through the SNV-only capability, the indels and the MNV as whole ALT windows
-    assert len(batch.alt_windows) == (6 if incremental else 14)  # 14 jobs, 8 of them SNVs
+    assert len(batch.inputs.alt_windows) == (6 if incremental else 14)  # 14 jobs, 8 of them SNVs
     got = scorer.run(batch)
     assert [outcome.entries for outcome in got] == [outcome.entries for outcome in expected]
     assert any(group != "." for outcome in got for group in outcome.entries)

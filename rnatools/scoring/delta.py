@@ -52,11 +52,14 @@ from rnatools.io.gene_table import GeneRow, GeneTable
 from rnatools.io.transcripts import priority
 from rnatools.models.base import SpliceModel, VariantCone
 from rnatools.scoring.model_calls import (
+    PreparedChunks,
     incremental_jobs,
     prepare_chunks,
+    run_encoded,
     run_snvs,
     run_whole_windows,
     set_chunk_outputs,
+    set_window_outputs,
     variant_cones,
 )
 from rnatools.scoring.variants import (
@@ -433,18 +436,11 @@ class DeltaBatch:
 
     Attributes:
         annotations: one per record, entries still empty for the jobs to score.
-        chunks: the reference chunks, each with its jobs.
-        encoded: with a ``run_windows`` capability, per chunk its input one-hot ``(length,
-            4)`` in the model's orientation and its variants' cones.
-        chunk_inputs: otherwise, per chunk its input (``+`` strand).
-        alt_windows: the whole ALT windows of the jobs the incremental path does not cover.
+        inputs: its reference chunks and their model inputs, already read and encoded.
     """
 
     annotations: list[RecordAnnotation]
-    chunks: list[_Chunk] = field(default_factory=list)
-    encoded: list[tuple[np.ndarray, list[VariantCone]]] = field(default_factory=list)
-    chunk_inputs: list[str] = field(default_factory=list)
-    alt_windows: list[tuple[_Job, _ModelInput]] = field(default_factory=list)
+    inputs: PreparedChunks = field(default_factory=PreparedChunks)
 
 
 EntryFormat = Literal["gene", "transcript"]
@@ -804,11 +800,9 @@ class DeltaScorer:
         if not jobs:
             return batch
         chrom_of = {id(job.gene): variants[job.record].chrom for job in jobs}
-        batch.chunks = self._chunks(jobs, chrom_of)
         by_windows = getattr(self.incremental, "run_windows", None) is not None
-        prepare_chunks(
-            batch.chunks,
-            batch,
+        batch.inputs = prepare_chunks(
+            self._chunks(jobs, chrom_of),
             sequence=self._chunk_input,
             cones=self._cones if by_windows else None,
             covered=self._incremental_jobs,
@@ -825,30 +819,22 @@ class DeltaScorer:
             The SpliceAI INFO entries of each record, in input order (ALT-major, then gene
             order).
         """
-        if not batch.chunks:
+        inputs = batch.inputs
+        if not inputs.chunks:
             return batch.annotations
+        self.model_windows += run_encoded(
+            self.engine, self.incremental, inputs, lambda chunk: chunk.gene.strand
+        )
         window_inputs: list[tuple[_Job | _Chunk, _ModelInput]] = []
-        if batch.encoded:
-            assert self.incremental is not None
-            results = self.incremental.run_windows(self.engine, batch.encoded)  # type: ignore[attr-defined]
-            for chunk, (reference, alternatives) in zip(batch.chunks, results, strict=True):
-                self.model_windows += 1 + len(alternatives)
-                set_chunk_outputs(chunk, chunk.gene.strand, reference, alternatives)
-        # chunk_inputs: one per chunk, except on the run_windows path (empty there)
-        inputs = zip(batch.chunks, batch.chunk_inputs, strict=True) if batch.chunk_inputs else ()
-        for chunk, sequence in inputs:
+        for chunk, sequence in inputs.unencoded():
             if self.incremental is not None:
                 self._run_incremental(chunk, sequence)
             else:
                 window_inputs.append((chunk, _ModelInput(sequence, chunk.gene.strand)))
-        window_inputs.extend(batch.alt_windows)
+        window_inputs.extend(inputs.alt_windows)
         self._run([item for _, item in window_inputs])
-        for owner, item in window_inputs:
-            if isinstance(owner, _Chunk):
-                owner.track = item.output
-            else:
-                owner.alt_output = item.output
-        for chunk in batch.chunks:
+        set_window_outputs(window_inputs, _Chunk)
+        for chunk in inputs.chunks:
             for job in chunk.jobs:
                 self._score(job, chunk, batch.annotations[job.record])
         return batch.annotations

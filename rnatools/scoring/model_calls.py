@@ -8,7 +8,8 @@ track a scorer keeps is in ``+`` strand order whatever the gene's strand.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -143,45 +144,97 @@ def incremental_jobs(incremental: object | None, jobs: list, snvs: list) -> list
     return snvs
 
 
-class PreparedInputs(Protocol):
-    """Where :func:`prepare_chunks` puts a block's model inputs (a scorer's batch object)."""
+@dataclass(slots=True)
+class PreparedChunks:
+    """A block's reference chunks and their model inputs, read and encoded ahead of the model
+    (:func:`prepare_chunks`), so that running them reads nothing from the FASTA.
 
-    encoded: list[tuple[np.ndarray, list[VariantCone]]]
-    chunk_inputs: list[str]
-    alt_windows: list[tuple[Any, Any]]
+    Attributes:
+        chunks: the reference chunks (objects with ``jobs``, ``track``), in order.
+        encoded: with a ``run_windows`` capability, per chunk its input one-hot ``(length, 4)``
+            in the model's orientation and its variants' cones (:func:`run_encoded`).
+        chunk_inputs: otherwise, per chunk its input (``+`` strand text).
+        alt_windows: ``(job, whole ALT window)`` for the jobs the incremental path leaves out.
+    """
+
+    chunks: list = field(default_factory=list)
+    encoded: list[tuple[np.ndarray, list[VariantCone]]] = field(default_factory=list)
+    chunk_inputs: list[str] = field(default_factory=list)
+    alt_windows: list[tuple[Any, Any]] = field(default_factory=list)
+
+    def unencoded(self) -> Iterable[tuple[Any, str]]:
+        """``(chunk, input)`` pairs of the chunks not on the ``run_windows`` path."""
+        if not self.chunk_inputs:
+            return ()
+        return zip(self.chunks, self.chunk_inputs, strict=True)
 
 
 def prepare_chunks(
-    chunks: Sequence[Any],
-    inputs: PreparedInputs,
+    chunks: list,
     *,
     sequence: Callable[[Any], str],
     cones: Callable[[Any, str], tuple[str, list[VariantCone]]] | None,
     covered: Callable[[Any], list],
     alt_input: Callable[[Any, Any], Any],
-) -> None:
+) -> PreparedChunks:
     """Read and encode the model inputs of a block's reference chunks ahead of the model.
 
-    With ``cones`` (a ``run_windows`` capability) each chunk's input goes to ``inputs.encoded``
+    With ``cones`` (a ``run_windows`` capability) each chunk's input goes to ``encoded``
     one-hot ``(length, 4)`` in the model's orientation with its variants' cones; otherwise to
-    ``inputs.chunk_inputs`` (``+`` strand text), and every job that ``covered(chunk)`` leaves
-    out gets its whole ALT window ``alt_input(job, chunk)`` in ``inputs.alt_windows``.
+    ``chunk_inputs`` (``+`` strand text), and every job that ``covered(chunk)`` leaves out gets
+    its whole ALT window ``alt_input(job, chunk)`` in ``alt_windows``.
 
     Args:
         chunks: objects with ``jobs``.
         sequence: a chunk's input, ``+`` strand (read from the FASTA).
     """
+    prepared = PreparedChunks(chunks)
     for chunk in chunks:
         text = sequence(chunk)
         if cones is not None:
             model_sequence, chunk_cones = cones(chunk, text)
-            inputs.encoded.append((one_hot(model_sequence), chunk_cones))
+            prepared.encoded.append((one_hot(model_sequence), chunk_cones))
             continue
-        inputs.chunk_inputs.append(text)
+        prepared.chunk_inputs.append(text)
         kept = {id(job) for job in covered(chunk)}
-        inputs.alt_windows.extend(
+        prepared.alt_windows.extend(
             (job, alt_input(job, chunk)) for job in chunk.jobs if id(job) not in kept
         )
+    return prepared
+
+
+def run_encoded(
+    engine: Engine,
+    incremental: Any,
+    prepared: PreparedChunks,
+    strand: Callable[[Any], str],
+) -> int:
+    """REF track of every chunk and ALT output of every job of ``prepared.encoded`` in one
+    ``run_windows`` call (:class:`~rnatools.models.base.IncrementalVariants`), in ``+`` strand
+    order (:func:`set_chunk_outputs`; ``strand(chunk)`` says how each was run).
+
+    Returns:
+        The number of windows the same work takes as whole windows (one REF per chunk, one
+        ALT per job).
+    """
+    if not prepared.encoded:
+        return 0
+    windows = 0
+    results = incremental.run_windows(engine, prepared.encoded)
+    for chunk, (reference, alternatives) in zip(prepared.chunks, results, strict=True):
+        windows += 1 + len(alternatives)
+        set_chunk_outputs(chunk, strand(chunk), reference, alternatives)
+    return windows
+
+
+def set_window_outputs(window_inputs: Iterable[tuple[Any, ModelInput]], chunk_type: type) -> None:
+    """After :func:`run_whole_windows`: each whole window's output becomes its owner's
+    ``track`` (a reference chunk, an instance of ``chunk_type``) or ``alt_output`` (a job)."""
+    for owner, item in window_inputs:
+        if isinstance(owner, chunk_type):
+            owner.track = item.output
+        else:
+            owner.alt_output = item.output
 
 
 def set_chunk_outputs(
@@ -200,11 +253,13 @@ def set_chunk_outputs(
 
 __all__ = [
     "ModelInput",
-    "PreparedInputs",
+    "PreparedChunks",
     "incremental_jobs",
     "prepare_chunks",
+    "run_encoded",
     "run_snvs",
     "run_whole_windows",
     "set_chunk_outputs",
+    "set_window_outputs",
     "variant_cones",
 ]

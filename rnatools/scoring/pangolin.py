@@ -42,11 +42,14 @@ from rnatools.io.fasta import Fasta
 from rnatools.io.gene_table import GeneRow, GeneTable
 from rnatools.models.base import SpliceModel, VariantCone
 from rnatools.scoring.model_calls import (
+    PreparedChunks,
     incremental_jobs,
     prepare_chunks,
+    run_encoded,
     run_snvs,
     run_whole_windows,
     set_chunk_outputs,
+    set_window_outputs,
     variant_cones,
 )
 from rnatools.scoring.variants import (
@@ -339,20 +342,13 @@ class PangolinBatch:
         planned: per record, its outcome (scores still empty) and the genes it is scored in.
         positions1: per record, its 1-based POS.
         jobs: one per ALT allele and strand to score.
-        chunks: the reference chunks, each with its jobs.
-        encoded: with a ``run_windows`` capability, per chunk its input one-hot ``(length,
-            4)`` in the model's orientation and its variants' cones.
-        chunk_inputs: otherwise, per chunk its input (``+`` strand).
-        alt_windows: the whole ALT windows of the jobs the incremental path does not cover.
+        inputs: its reference chunks and their model inputs, already read and encoded.
     """
 
     planned: list[tuple[PangolinAnnotation, list[GeneRow]]]
     positions1: list[int]
     jobs: list[_Job]
-    chunks: list[_Chunk] = field(default_factory=list)
-    encoded: list[tuple[np.ndarray, list[VariantCone]]] = field(default_factory=list)
-    chunk_inputs: list[str] = field(default_factory=list)
-    alt_windows: list[tuple[_Job, _ModelInput]] = field(default_factory=list)
+    inputs: PreparedChunks = field(default_factory=PreparedChunks)
 
 
 class _GeneSpans:
@@ -592,18 +588,16 @@ class PangolinScorer:
         anchor = context + d
         return window[:anchor] + job.alt + window[anchor + job.ref_length :]
 
-    def _prepare_jobs(self, batch: PangolinBatch) -> None:
+    def _prepare_jobs(self, jobs: list[_Job]) -> PreparedChunks:
         """Chunks, their inputs (one-hot with cones on the ``run_windows`` path) and the whole
         ALT windows of the jobs the incremental path does not cover."""
         context = self.model.context
-        batch.chunks = self._chunks(batch.jobs)
         by_windows = (
             self.incremental_enabled
             and getattr(self.model.incremental, "run_windows", None) is not None
         )
-        prepare_chunks(
-            batch.chunks,
-            batch,
+        return prepare_chunks(
+            self._chunks(jobs),
             sequence=lambda chunk: self._genome(
                 chunk.chrom, chunk.start0 - context, chunk.end0 + context
             ),
@@ -612,19 +606,15 @@ class PangolinScorer:
             alt_input=lambda job, _chunk: _ModelInput(self._alt_window(job), job.strand),
         )
 
-    def _run_jobs(self, batch: PangolinBatch) -> None:
-        """Run the model for every job of ``batch`` and set its unmasked ``gain`` and ``loss``."""
+    def _run_jobs(self, inputs: PreparedChunks) -> None:
+        """Run the model for every job of ``inputs`` and set its unmasked ``gain`` and
+        ``loss``."""
         d = self.options.max_distance
+        self.model_windows += run_encoded(
+            self.engine, self.model.incremental, inputs, lambda chunk: chunk.strand
+        )
         window_inputs: list[tuple[_Job | _Chunk, _ModelInput]] = []
-        if batch.encoded:
-            incremental = self.model.incremental
-            results = incremental.run_windows(self.engine, batch.encoded)  # type: ignore[union-attr]
-            for chunk, (reference, alternatives) in zip(batch.chunks, results, strict=True):
-                self.model_windows += 1 + len(alternatives)
-                set_chunk_outputs(chunk, chunk.strand, reference, alternatives)
-        # chunk_inputs: one per chunk, except on the run_windows path (empty there)
-        inputs = zip(batch.chunks, batch.chunk_inputs, strict=True) if batch.chunk_inputs else ()
-        for chunk, sequence in inputs:
+        for chunk, sequence in inputs.unencoded():
             covered = self._incremental_jobs(chunk)
             run_variants = getattr(self.model.incremental, "run_variants", None)
             if covered and covered is chunk.jobs and run_variants is not None:
@@ -633,14 +623,10 @@ class PangolinScorer:
                 self._run_incremental(chunk, sequence, covered)
             else:
                 window_inputs.append((chunk, _ModelInput(sequence, chunk.strand)))
-        window_inputs.extend(batch.alt_windows)
+        window_inputs.extend(inputs.alt_windows)
         self._run([item for _, item in window_inputs])
-        for owner, item in window_inputs:
-            if isinstance(owner, _Chunk):
-                owner.track = item.output
-            else:
-                owner.alt_output = item.output
-        for chunk in batch.chunks:
+        set_window_outputs(window_inputs, _Chunk)
+        for chunk in inputs.chunks:
             assert chunk.track is not None
             for job in chunk.jobs:
                 first = job.pos0 - d - chunk.start0
@@ -667,7 +653,7 @@ class PangolinScorer:
         planned = [self._plan(index, variant, jobs) for index, variant in enumerate(variants)]
         batch = PangolinBatch(planned, [variant.pos1 for variant in variants], jobs)
         if jobs:
-            self._prepare_jobs(batch)
+            batch.inputs = self._prepare_jobs(jobs)
         return batch
 
     def run(self, batch: PangolinBatch) -> list[PangolinAnnotation]:
@@ -675,7 +661,7 @@ class PangolinScorer:
         every ALT allele and gene (``.scores``) and the INFO groups (``.entries``, masked as
         ``options.mask`` says), one outcome per record in input order."""
         if batch.jobs:
-            self._run_jobs(batch)
+            self._run_jobs(batch.inputs)
         by_key = {(job.record, job.allele, job.strand): job for job in batch.jobs}
         d = self.options.max_distance
         outcomes = []
