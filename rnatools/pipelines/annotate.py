@@ -74,7 +74,7 @@ from rnatools.scoring.lm_variants import (
     LMVariantScorer,
     lm_info_header,
 )
-from rnatools.scoring.variants import PlanSkip, Variant, plan_variant
+from rnatools.scoring.variants import PlanSkip, Variant, plan_variant, prepare_then_run
 from rnatools.sharding import parse_regions, parse_shard, select_records
 
 log = logging.getLogger("rnatools.annotate")
@@ -549,18 +549,6 @@ class _Annotator:
             info[self.max_key] = None if best is None else (round(best, 2),)
         return info
 
-    def prepare(self, variants: list[Variant]) -> Callable[[], list]:
-        """Everything of a block before the model (planning, FASTA reads, encoding), done
-        now; returns the rest (the model and the outcomes, one per variant) to call later, on
-        the thread that runs the model. A scorer without ``prepare``/``run`` does all of its
-        work in the returned call."""
-        scorer = self.scorer
-        prepare = getattr(scorer, "prepare", None)
-        if prepare is None:
-            return lambda: scorer.annotate(variants)
-        batch = prepare(variants)
-        return lambda: scorer.run(batch)
-
     def work(self) -> int:
         """Model work done so far (windows, or SNV scores for SpliceBERT)."""
         inner = self.scorer.scorer if self.lookup is not None else self.scorer
@@ -568,10 +556,11 @@ class _Annotator:
 
 
 def _prepare_block(block: list, annotators: list[_Annotator]) -> tuple[list, list]:
-    """``block`` of ``(line, record)`` with each model's :meth:`_Annotator.prepare` done."""
+    """``block`` of ``(line, record)`` with each model's part before the model done: per
+    annotator, the call that runs the rest (:func:`~rnatools.scoring.variants.prepare_then_run`)."""
     records = [record for _, record in block if not isinstance(record, MalformedRecord)]
     variants = [_variant(record) for record in records]
-    return block, [annotator.prepare(variants) for annotator in annotators]
+    return block, [prepare_then_run(annotator.scorer, variants) for annotator in annotators]
 
 
 def _write_block(block: list, results: list[list], sink: _Sink) -> None:

@@ -54,7 +54,12 @@ from rnatools.errors import InputError, UsageError
 from rnatools.genome import ContigMap
 from rnatools.io.gene_table import BUILTIN_TABLES, GeneTable, builtin_table_path
 from rnatools.scoring.entries import entry_kind, parse_entries
-from rnatools.scoring.variants import Variant, is_ambiguous_allele, is_scorable_allele
+from rnatools.scoring.variants import (
+    Variant,
+    is_ambiguous_allele,
+    is_scorable_allele,
+    prepare_then_run,
+)
 
 SETTINGS_HEADER_KEY = "rnatools_settings"
 """Name of the structured header line: ``##rnatools_settings=<key=...,...>``."""
@@ -853,22 +858,17 @@ class LookupFirst:
         found = [self.precomputed.lookup(variant) for variant in variants]
         misses = [variants[index] for index, entries in enumerate(found) if entries is None]
         computing = self.scorer is not None or self._make_scorer is not None
-        pending: tuple[bool, Any] | None = None
+        pending: Callable[[], list] | None = None
         if misses and computing:
             if self.scorer is None and self._make_scorer is not None:
                 self.scorer = self._make_scorer()
-            prepare = getattr(self.scorer, "prepare", None)
-            pending = (True, prepare(misses)) if prepare is not None else (False, misses)
+            pending = prepare_then_run(self.scorer, misses)
         return found, computing, pending
 
     def run(self, prepared: tuple) -> list:
         """One outcome per variant of a block from :meth:`prepare`, in input order."""
         found, computing, pending = prepared
-        computed: list = []
-        if pending is not None:
-            assert self.scorer is not None
-            is_batch, work = pending
-            computed = list(self.scorer.run(work) if is_batch else self.scorer.annotate(work))
+        computed: list = list(pending()) if pending is not None else []
         outcomes: list = []
         next_computed = iter(computed)
         for entries in found:

@@ -24,10 +24,10 @@ Coordinates: VCF ``POS`` is 1-based (``pos1``); everything else is 0-based half-
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 Target = TypeVar("Target")
 
@@ -203,6 +203,18 @@ def is_normalized(
     return new_pos0 == pos0 and list(normal) == [allele.upper() for allele in alleles]
 
 
+def prepare_then_run(scorer: Any, variants: Sequence[Variant]) -> Callable[[], list]:
+    """The annotate protocol in two halves: a scorer's ``prepare(variants)`` (planning, every
+    FASTA read, encoding) done now, and its ``run`` of that batch (the model and one outcome
+    per variant) returned, to be called later, possibly on another thread. A scorer without
+    ``prepare`` does all of its work in the returned call (``annotate(variants)``)."""
+    prepare = getattr(scorer, "prepare", None)
+    if prepare is None:
+        return lambda: scorer.annotate(variants)
+    batch = prepare(variants)
+    return lambda: scorer.run(batch)
+
+
 __all__ = [
     "PlanSkip",
     "PlannedVariant",
@@ -213,4 +225,5 @@ __all__ = [
     "is_scorable_allele",
     "normalize_alleles",
     "plan_variant",
+    "prepare_then_run",
 ]
