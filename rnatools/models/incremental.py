@@ -17,7 +17,8 @@ ALT window (up to the summation order of the convolution library, ~1e-7). The wo
 about a quarter of a full 10,101-nt window at ``D = 50`` for a 10,000-nt context.
 
 Many windows (the reference chunks of a block, of several genes) are run in one call
-(:meth:`DilatedIncremental.run_windows`): windows of equal length share a batched REF pass, and
+(:meth:`DilatedIncremental.run_windows`): windows of equal length, once padded with N to a
+multiple of 512 nt, share a batched REF pass, and
 the variants whose cones have the same shape (same ``a``, ``k`` and output range relative to
 ``p``: all SNVs), whatever their window, are computed together: per layer one copy of the stored
 REF activations (a sliding-window view indexed by the variants' starts) and one call of each
@@ -335,11 +336,12 @@ class DilatedIncremental:
         """:meth:`rnatools.models.base.IncrementalVariants.run_windows` (sequences as text or
         already one-hot encoded, ``(length, 4)`` float32).
 
-        Windows of equal length are run together, at most :attr:`window_nt` input nt at a time
-        (at least one window): one batched REF pass per network (every layer's activations
-        kept: about ``2·units·32`` floats per input nt per window), then the cones of all their
-        variants, those of equal shape (``len(alt)``, length change, output range relative to
-        ``start``) in batches of :attr:`snv_batch` whatever their window.
+        Windows of equal padded length (N appended up to a multiple of 512 nt) are run
+        together, at most :attr:`window_nt` input nt at a time (at least one window): one
+        batched REF pass per network (every layer's activations kept: about ``2·units·32``
+        floats per input nt per window), then the cones of all their variants, those of equal
+        shape (``len(alt)``, length change, output range relative to ``start``) in batches of
+        standard sizes up to :attr:`snv_batch` whatever their window.
 
         Returns:
             per window, in order: ``(length, C)`` float32 REF probabilities and, per variant,
@@ -365,7 +367,7 @@ class DilatedIncremental:
             per_call = max(1, window_nt // length)
             for first in range(0, len(members), per_call):
                 group = members[first : first + per_call]
-                outputs = self._run_group(engine, ensemble, [windows[i] for i in group])
+                outputs = self._run_group(engine, ensemble, [windows[i] for i in group], length)
                 for index, output in zip(group, outputs, strict=True):
                     results[index] = output
         return results  # type: ignore[return-value]
@@ -385,8 +387,10 @@ class DilatedIncremental:
         engine: Engine,
         ensemble: Ensemble,
         windows: Sequence[tuple[str | np.ndarray, Sequence[VariantCone]]],
+        width: int,
     ) -> list[tuple[np.ndarray, list[np.ndarray]]]:
-        """:meth:`run_windows` for windows of one length, in one REF batch."""
+        """:meth:`run_windows` for windows of one padded length, ``width`` nt, in one REF
+        batch."""
         context = ensemble.nets[0].context
         groups: dict[_Shape, list[tuple[int, int]]] = defaultdict(list)
         for window, (sequence, variants) in enumerate(windows):
@@ -404,7 +408,6 @@ class DilatedIncremental:
         with engine.inference():
             # a stacked array, never ``one_hot(...)[None]``: its zero batch stride makes the
             # convolutions fall back to the (slower) channels-first layout
-            width = _padded_length(max(len(sequence) for sequence, _ in windows))
             x = engine.to_device(np.stack([_encoded(sequence, width) for sequence, _ in windows]))
             inputs = []
             for _, members in batches:
