@@ -14,6 +14,7 @@ import typer
 
 from rnatools.cli.annotate_options import (
     AnnotateWeightsOption,
+    BlockSizeOption,
     IndexChoice,
     KeepMalformedOption,
     LMModelChoice,
@@ -24,6 +25,7 @@ from rnatools.cli.annotate_options import (
     MaxScoreOption,
     ModelOption,
     NormalizeOption,
+    OverlapOption,
     PrecomputedOnlyOption,
     PrecomputedOption,
     PrecomputedSettingsOption,
@@ -168,26 +170,8 @@ def register(app: typer.Typer) -> None:
         threads: ThreadsOption = 0,
         precision: PrecisionOption = PrecisionChoice.fp32,
         weights: AnnotateWeightsOption = None,
-        block_size: Annotated[
-            int | None,
-            typer.Option(
-                "--block-size",
-                min=1,
-                help="Records read, scored and written per block [default: 512 on the CPU, "
-                "4096 on CUDA].",
-                show_default=False,
-            ),
-        ] = None,
-        overlap: Annotated[
-            bool | None,
-            typer.Option(
-                "--overlap/--no-overlap",
-                help="Read and plan the next block and write the previous one on background "
-                "threads while the model runs (default: on CUDA only; on the CPU they would take "
-                "cores from the model). The output is the same either way.",
-                show_default=False,
-            ),
-        ] = None,
+        block_size: BlockSizeOption = None,
+        overlap: OverlapOption = None,
         full_windows: Annotated[
             bool,
             typer.Option(

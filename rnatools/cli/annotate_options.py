@@ -247,3 +247,22 @@ MaxScoreOption = Annotated[
         "the largest score over the record's alleles and genes, a single field to filter on.",
     ),
 ]
+BlockSizeOption = Annotated[
+    int | None,
+    typer.Option(
+        "--block-size",
+        min=1,
+        help="Records read, scored and written per block [default: 512 on the CPU, 4096 on CUDA].",
+        show_default=False,
+    ),
+]
+OverlapOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--overlap/--no-overlap",
+        help="Read and plan the next block and write the previous one on background threads "
+        "while the model runs (default: on CUDA only; on the CPU they would take cores from the "
+        "model). The output is the same either way.",
+        show_default=False,
+    ),
+]
