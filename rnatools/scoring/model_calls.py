@@ -132,9 +132,9 @@ def run_snvs(
 
 def incremental_jobs(incremental: object | None, jobs: list, snvs: list) -> list:
     """The jobs of one reference chunk that a model's incremental capability scores (the
-    others run whole ALT windows): every job when it offers ``run_windows``, or
-    ``run_variants`` and the chunk has indels or MNVs; otherwise ``snvs`` (``run``); none
-    without the capability (None)."""
+    others run whole ALT windows): every job — ``jobs`` itself, which callers test with
+    ``is`` — when it offers ``run_windows``, or ``run_variants`` and the chunk has indels or
+    MNVs; otherwise ``snvs`` (``run``); none without the capability (None)."""
     if incremental is None:
         return []
     if getattr(incremental, "run_windows", None) is not None or (
